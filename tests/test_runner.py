@@ -100,3 +100,45 @@ def test_pool_size_refuses_missing_device_class(ray_local, tmp_path):
 
     with pytest.raises(ConfigError, match="ov_npu"):
         pool_size(NpuStage(str(tmp_path)), Config(), 10)
+
+
+_CHILD = """
+import sys
+import ray
+from fake_stages import EchoStage
+from vtonpipe.config import Config
+from vtonpipe.pipeline.runner import run_stage
+out = sys.argv[1]
+ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
+run_stage(EchoStage(out, {"sleep": 0.3}), Config(out=out), "killed", progress=False, flush_seconds=0.0)
+"""
+
+
+def test_killed_run_resumes_with_every_row_once(ray_local, tmp_path):
+    """SIGKILL the whole driver process group mid-run, then rerun: each key ends up exactly once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    names = [f"k{i:02d}" for i in range(16)]
+    out = _catalog(tmp_path, names)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(out)], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while not part_files(out, "echo") and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    written = _all_raw_keys(out, "echo")
+    assert 0 < len(written) < len(names)
+
+    summary = run_stage(EchoStage(str(out)), Config(out=str(out)), "rerun", progress=False)
+    assert summary.todo == len(names) - len(written) and summary.error == 0
+    assert sorted(_all_raw_keys(out, "echo")) == sorted(f"catalog/{n}" for n in names)
+    leftovers = [p for p in (out / "manifests" / "echo").iterdir() if not p.name.startswith("part-")]
+    assert leftovers == [] or all(p.suffix == ".tmp" for p in leftovers)  # a torn write never reads as a part
