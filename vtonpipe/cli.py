@@ -191,9 +191,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from vtonpipe.stages.evaluate import evaluate_from_args
+    from vtonpipe.manifests.io import read_manifest
+    from vtonpipe.stages.evaluate import evaluate_from_args, pair_images
 
-    evaluate_from_args(args)
+    # With a pipeline output folder, the report's contact sheet shows person, garment and mask too.
+    out = args.out or args.results
+    pairs = read_manifest(out, "pairs")
+    images_for = pair_images(pairs.to_pylist(), out) if pairs is not None else None
+    evaluate_from_args(args, images_for=images_for)
     return 0
 
 
@@ -238,15 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
         _stage_flags(p, name)
     p.set_defaults(func=cmd_run)
 
-    if "evaluate" not in available_stages():
-        try:
-            from vtonpipe.stages.evaluate import add_evaluate_arguments
-        except ImportError:
-            add_evaluate_arguments = None
-        if add_evaluate_arguments is not None:
-            p = sub.add_parser("evaluate", help="FID, KID (+ SSIM, LPIPS when paired) of a results folder")
-            add_evaluate_arguments(p)
-            p.set_defaults(func=cmd_evaluate)
+    from vtonpipe.stages.evaluate import add_evaluate_arguments
+
+    p = sub.add_parser("evaluate", help="FID, KID (+ SSIM, LPIPS when paired) of a results folder",
+                       description="Evaluate any folder of try-on results against ground-truth person images "
+                                   "(clean-fid FID and KID x 1000; torchmetrics SSIM and LPIPS-squeeze when --paired).")
+    add_evaluate_arguments(p)
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("demo", help="synthetic dataset + tiny models through the whole pipeline on local Ray")
     p.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")

@@ -1,0 +1,12 @@
+"""Inception-v3 pool3 features for FID/KID, from clean-fid's TorchScript file on OpenVINO.
+
+Import ``runtime`` (OpenVINO + PIL/numpy) for inference; ``export``/``tiny`` need torch (the
+``convert`` extra).
+"""
+
+FAMILY = "inception"
+# The file clean-fid (and StyleGAN2-ADA's metrics) use: NVIDIA's TorchScript port of the
+# TF Inception graph of 2015-12-05.
+WEIGHTS_FILE = "inception-2015-12-05.pt"
+INPUT_SIZE = 299
+FEATURE_DIM = 2048
