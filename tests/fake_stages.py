@@ -44,7 +44,8 @@ class LeaseStage(Stage):
 
     def setup(self, device):
         super().setup(device)
-        time.sleep(1.0)  # both actors are alive at once, so both leases are held together
+        # every actor of the pool records its lease, whether or not it gets rows to process
+        atomic_write_bytes(os.path.join(self.out_dir, "leases", f"{os.getpid()}.txt"), device.encode())
 
     def process_row(self, row):
         time.sleep(0.2)

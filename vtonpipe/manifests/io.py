@@ -8,7 +8,6 @@ sort by time, so "latest row per key" = the row in the last part (and last posit
 from __future__ import annotations
 
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 import secrets
@@ -17,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from vtonpipe.manifests.layout import manifest_dir
+from vtonpipe.manifests.layout import atomic_target, manifest_dir
 
 # Key column of every manifest vtonpipe writes.
 MANIFEST_KEYS = {
@@ -50,14 +49,8 @@ def write_part(out_dir: str | os.PathLike, name: str, table: pa.Table, run_id: s
     folder = manifest_dir(out_dir, name)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"part-{run_id}-{n:05d}.parquet"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".part-", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_target(target) as tmp:
         pq.write_table(table, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return target
 
 
@@ -68,11 +61,9 @@ class PartWriter:
     """
 
     def __init__(self, out_dir: str | os.PathLike, name: str, schema: pa.Schema, run_id: str, n: int = 0):
-        self.folder = manifest_dir(out_dir, name)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.target = self.folder / f"part-{run_id}-{n:05d}.parquet"
-        fd, self.tmp = tempfile.mkstemp(dir=self.folder, prefix=".part-", suffix=".tmp")
-        os.close(fd)
+        self.target = manifest_dir(out_dir, name) / f"part-{run_id}-{n:05d}.parquet"
+        self._atomic = atomic_target(self.target)
+        self.tmp = self._atomic.__enter__()
         self.schema = schema
         self.writer = pq.ParquetWriter(self.tmp, schema)
         self.rows = 0
@@ -84,7 +75,7 @@ class PartWriter:
 
     def close(self) -> Path:
         self.writer.close()
-        os.replace(self.tmp, self.target)
+        self._atomic.__exit__(None, None, None)
         return self.target
 
     def abort(self) -> None:

@@ -14,10 +14,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from PIL import Image
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def manifest_dir(out_dir: str | os.PathLike, name: str) -> Path:
@@ -37,18 +42,30 @@ def result_path(model: str, mode: str, person_stem: str, garment_stem: str) -> s
     return f"results/{model}/{mode}/{person_stem}__{garment_stem}.png"
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write `data` to a temp file beside `path`, then os.replace it into place."""
+@contextmanager
+def atomic_target(path: str | os.PathLike) -> Iterator[str]:
+    """Yield a temp path beside `path`; on success it replaces `path`, on failure it is removed.
+
+    The temp file gets the mode a plain open() would give (mkstemp's 0600 would hide outputs
+    from other users of a shared cluster).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write `data` to a temp file beside `path`, then os.replace it into place."""
+    with atomic_target(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
 
 
 def atomic_save_image(
@@ -68,14 +85,7 @@ def atomic_save_image(
         img = img.convert("L") if img.mode not in ("L", "P") else img
         img = Image.frombytes("P", img.size, img.tobytes())
         img.putpalette(palette)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        fmt = "JPEG" if path.suffix.lower() in (".jpg", ".jpeg") else "PNG"
-        kwargs = {"quality": quality} if fmt == "JPEG" else {}
+    fmt = "JPEG" if path.suffix.lower() in (".jpg", ".jpeg") else "PNG"
+    kwargs = {"quality": quality} if fmt == "JPEG" else {}
+    with atomic_target(path) as tmp:
         img.save(tmp, format=fmt, **kwargs)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,9 +23,12 @@ from tqdm import tqdm
 
 from vtonpipe.config import Config
 from vtonpipe.errors import ConfigError
+from vtonpipe.manifests.layout import atomic_write_bytes
 from vtonpipe.manifests.io import ok_rows, read_manifest, status_counts, write_part
 from vtonpipe.pipeline.devices import DEFAULT_LEASE_DIR, inventory, lease_device, ray_resources
 from vtonpipe.stages.base import Stage
+
+MAX_BLOCKS = 10_000
 
 
 @dataclass
@@ -140,7 +141,10 @@ def run_stage(stage: Stage, cfg: Config, run_id: str, *, progress: bool = True, 
     ensure_ray(cfg)
     size = pool_size(stage, cfg, todo.num_rows)
     res = stage.resources
-    blocks = [todo.slice(i, stage.batch_size * 4) for i in range(0, todo.num_rows, stage.batch_size * 4)]
+    # A map task returns its rows only when its whole input block is done: blocks of one batch keep
+    # progress and checkpoints fine-grained, capped at MAX_BLOCKS for very large inputs.
+    block_rows = max(stage.batch_size, math.ceil(todo.num_rows / MAX_BLOCKS))
+    blocks = [todo.slice(i, block_rows) for i in range(0, todo.num_rows, block_rows)]
     ds = ray.data.from_arrow(blocks).map_batches(
         StageActor,
         fn_constructor_args=(stage, DEFAULT_LEASE_DIR, cfg.cpu_slots),
@@ -215,9 +219,5 @@ def record_run(out_dir: str, run_id: str, cfg: Config, command: str, summaries: 
         "versions": library_versions(),
         "stages": [asdict(s) if hasattr(s, "__dataclass_fields__") else s for s in summaries],
     })
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".run.json.")
-    with os.fdopen(fd, "w") as f:
-        json.dump({"runs": runs}, f, indent=2, default=str)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, json.dumps({"runs": runs}, indent=2, default=str).encode())
     return path

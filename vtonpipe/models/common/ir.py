@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import platform
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import openvino as ov
 
 from vtonpipe import __version__
 from vtonpipe.errors import ModelFilesError
+from vtonpipe.manifests.layout import atomic_write_bytes
 
 MODEL_JSON = "model.json"
 
@@ -73,10 +73,7 @@ def write_model_json(
     }
     info.update(extra or {})
     target = ir_dir / MODEL_JSON
-    fd, tmp = tempfile.mkstemp(dir=ir_dir, prefix=".model.json.")
-    with os.fdopen(fd, "w") as f:
-        json.dump(info, f, indent=2, sort_keys=True)
-    os.replace(tmp, target)
+    atomic_write_bytes(target, json.dumps(info, indent=2, sort_keys=True).encode())
     return target
 
 
@@ -106,14 +103,15 @@ def model_id(info: dict[str, Any]) -> str:
 
 
 def compile_ir(
-    xml_path: str | os.PathLike,
+    model: str | os.PathLike | ov.Model,
     device: str = "CPU",
     *,
     threads: int | None = None,
     cache_dir: str | os.PathLike | None = None,
     hint: str = "LATENCY",
 ) -> ov.CompiledModel:
-    """Compile one IR on `device` with a node-local cache and an explicit thread count."""
+    """Compile an IR file (or an in-memory, e.g. reshaped, model) on `device` with a node-local
+    cache and an explicit thread count."""
     core = ov.Core()
     config: dict[str, Any] = {"PERFORMANCE_HINT": hint}
     if cache_dir is not None:
@@ -122,4 +120,4 @@ def compile_ir(
     if threads and device.split(".")[0] == "CPU":
         config["INFERENCE_NUM_THREADS"] = int(threads)
         config["ENABLE_CPU_PINNING"] = False
-    return core.compile_model(str(xml_path), device, config)
+    return core.compile_model(model if isinstance(model, ov.Model) else str(model), device, config)
