@@ -1,0 +1,136 @@
+"""The densepose stage: per-person DensePose part maps, their parula rendering, box, score, mask RLE.
+
+Writes ``<group>/densepose-parts/<stem>.png`` (uint8 part ids 0-24, lossless) and
+``<group>/image-densepose/<stem>.jpg`` (the VITON-HD/StableVITON rendering). No person above
+``score_threshold`` gives a "no_person" error row, never an all-zero map. With
+``reuse_annotations`` a DressCode part-label PNG shipped with the dataset (``ann_densepose``) is
+used instead of the model; its row has no score and its box is the extent of the labelled pixels.
+Options: ``score_threshold`` (0.8), ``pad_mode`` ("exact" as detectron2, or "canvas": see
+vtonpipe.models.densepose.runtime), ``reuse_annotations`` (False), ``ir`` / ``models_dir``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+import cv2
+import numpy as np
+import pyarrow as pa
+
+from vtonpipe.datasets.images import load_bgr, load_labels
+from vtonpipe.errors import ModelFilesError, RowError
+from vtonpipe.manifests.layout import atomic_save_image, item_path
+from vtonpipe.masks.rle import encode_rle
+from vtonpipe.models.common.ir import read_model_json
+from vtonpipe.models.densepose.render import NUM_PARTS, render_parts
+from vtonpipe.models.densepose.runtime import CanvasTooSmall, DensePoseRuntime
+from vtonpipe.stages.base import Resources, Stage
+
+FAMILY = "densepose"
+PARTS_FOLDER = "densepose-parts"
+RENDER_FOLDER = "image-densepose"
+
+
+def mask_box(parts: np.ndarray) -> list[float]:
+    """x0, y0, x1, y1 (exclusive) of the labelled pixels."""
+    ys, xs = np.nonzero(parts)
+    return [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)]
+
+
+def annotation_parts(path: str, height: int, width: int) -> np.ndarray:
+    """A DressCode dense/<id>_5.png label map, checked and brought to the image size (nearest)."""
+    parts = load_labels(path)
+    if parts.max(initial=0) > NUM_PARTS:
+        raise RowError("bad_annotation", f"{path}: values up to {parts.max()} are not DensePose part ids 0-24")
+    if parts.shape != (height, width):
+        parts = cv2.resize(parts, (width, height), interpolation=cv2.INTER_NEAREST)
+    return parts
+
+
+def is_part_label_png(path: str | None) -> bool:
+    """DressCode ships part labels as PNG; VITON-HD's image-densepose JPEGs are renderings, not labels."""
+    return bool(path) and Path(path).suffix.lower() == ".png"
+
+
+class DensePoseStage(Stage):
+    name: ClassVar[str] = "densepose"
+    input: ClassVar[str] = "persons"
+    key: ClassVar[str] = "person_id"
+    columns: ClassVar[list[pa.Field]] = [
+        pa.field("parts_path", pa.string()),
+        pa.field("densepose_path", pa.string()),
+        pa.field("box", pa.list_(pa.float64())),
+        pa.field("score", pa.float64()),
+        pa.field("person_rle", pa.string()),
+    ]
+    version: ClassVar[str] = "1"
+    batch_size: ClassVar[int] = 4
+    resources = Resources(num_cpus=1, device_class="cpu")
+    cli_options: ClassVar[list[tuple[tuple[str, ...], dict]]] = [
+        (("--score-threshold",), {"type": float, "default": 0.8,
+                                  "help": "minimum person score (detectron2 keeps score > threshold; default 0.8)"}),
+        (("--pad-mode",), {"choices": ["exact", "canvas"], "default": "exact",
+                           "help": "exact: pad to /32 like detectron2 (compiles per input size); "
+                                   "canvas: pad into the IR's static canvas (one compile)"}),
+        (("--reuse-annotations",), {"action": "store_true",
+                                    "help": "use DressCode part-label PNGs shipped with the dataset when present"}),
+    ]
+
+    def ir_dir(self) -> Path:
+        if self.options.get("ir"):
+            return Path(self.options["ir"])
+        return Path(self.options.get("models_dir") or "models") / FAMILY
+
+    def check(self) -> None:
+        ir = self.ir_dir()
+        if not (ir / "model.json").is_file():
+            raise ModelFilesError(
+                f"DensePose IR folder {ir} is missing. Build it with `vtonpipe models convert densepose "
+                f"--weights model_final_162be9.pkl --out {ir}` (or `vtonpipe models tiny densepose` for tests)."
+            )
+        read_model_json(ir, FAMILY)
+
+    def setup(self, device: str) -> None:
+        super().setup(device)
+        self.runtime = DensePoseRuntime(
+            self.ir_dir(), device, threads=self.options.get("threads"), cache_dir=self.options.get("cache_dir"),
+            score_threshold=float(self.options.get("score_threshold", 0.8)),
+            pad_mode=self.options.get("pad_mode", "exact"),
+        )
+        self.model_id = self.runtime.model_id
+
+    def _predict(self, row: dict[str, Any]) -> tuple[np.ndarray, list[float], float | None]:
+        if self.options.get("reuse_annotations") and is_part_label_png(row.get("ann_densepose")):
+            parts = annotation_parts(row["ann_densepose"], int(row["height"]), int(row["width"]))
+            if not parts.any():
+                raise RowError("empty_densepose", f"{row['ann_densepose']}: annotation has no labelled pixel")
+            return parts, mask_box(parts), None
+        try:
+            result = self.runtime(load_bgr(row["image"]))
+        except CanvasTooSmall as exc:
+            raise RowError("canvas_too_small", f"{row['image']}: {exc}") from None
+        if result is None:
+            raise RowError(
+                "no_person",
+                f"no person detected above score {self.runtime.score_threshold} in {row['image']}",
+            )
+        if not result.parts.any():
+            raise RowError("empty_densepose", f"person found (score {result.score:.3f}) but no body part labelled")
+        return result.parts, list(result.box), result.score
+
+    def process_row(self, row: dict[str, Any]) -> dict[str, Any]:
+        parts, box, score = self._predict(row)
+        group, stem = row["group"], row["stem"]
+        parts_rel = item_path(group, PARTS_FOLDER, stem, ".png")
+        render_rel = item_path(group, RENDER_FOLDER, stem, ".jpg")
+        atomic_save_image(os.path.join(self.out_dir, parts_rel), parts)
+        atomic_save_image(os.path.join(self.out_dir, render_rel), render_parts(parts))
+        return {
+            "parts_path": parts_rel,
+            "densepose_path": render_rel,
+            "box": box,
+            "score": score,
+            "person_rle": encode_rle(parts > 0),
+        }
