@@ -1,0 +1,125 @@
+"""The masks stage: per person, the CatVTON agnostic mask and the StableVITON agnostic image.
+
+Needs three maps per person: the DensePose part map and the SCHP LIP and ATR maps. With the
+option ``reuse_annotations`` (default on) each map comes from the dataset's own annotations when
+the person has a usable one (VITON-HD: CIHP parse -> LIP + ATR, parula rendering -> parts;
+DressCode: ATR label map, DensePose labels; see vtonpipe.masks.annotations), else from what the
+densepose and parse stages wrote under the output folder. The ``sources`` column records which
+(e.g. ``lip=parse,atr=dataset,densepose=dataset``). A shipped file that exists but cannot be read
+or decoded is an error row (unreadable_image, bad_annotation), not a fallback.
+
+Writes <group>/agnostic-mask/<stem>_mask.png (0/255, white = repaint) and
+<group>/agnostic-v3.2/<stem>.jpg (masked region gray 128).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+import cv2
+import numpy as np
+import pyarrow as pa
+
+from vtonpipe.datasets.images import load_labels, load_rgb
+from vtonpipe.errors import RowError
+from vtonpipe.manifests.layout import atomic_save_image, item_path
+from vtonpipe.masks.agnostic import CLOTH_TYPES, agnostic_image, agnostic_mask
+from vtonpipe.masks.annotations import SHIPPED_MAPS
+from vtonpipe.masks.labels import NUM_CLASSES
+from vtonpipe.masks.rle import encode_rle
+from vtonpipe.stages.base import Resources, Stage
+
+# (folder, suffix, map name, the stage that writes it)
+INPUT_MAPS = (
+    ("densepose-parts", ".png", "densepose", "densepose"),
+    ("image-parse-lip", ".png", "lip", "parse"),
+    ("image-parse-atr", ".png", "atr", "parse"),
+)
+DATASET = "dataset"
+
+
+def _check_range(labels: np.ndarray, name: str, path: str, error_type: str) -> None:
+    if labels.max(initial=0) >= NUM_CLASSES[name]:
+        raise RowError(
+            error_type, f"{path}: label {labels.max()} is not a {name} class (0-{NUM_CLASSES[name] - 1})"
+        )
+
+
+class MasksStage(Stage):
+    name = "masks"
+    input = "persons"
+    key = "person_id"
+    columns: ClassVar[list[pa.Field]] = [
+        pa.field("mask_path", pa.string()),
+        pa.field("agnostic_path", pa.string()),
+        pa.field("cloth_type", pa.string()),
+        pa.field("mask_rle", pa.string()),
+        pa.field("sources", pa.string()),
+    ]
+    version = "2"
+    batch_size = 8
+    resources = Resources(num_cpus=1, device_class=None)
+
+    def _dataset_maps(self, row: dict[str, Any], shape: tuple[int, int]) -> dict[str, np.ndarray]:
+        """The maps the dataset's annotations give for this person, at the image's size."""
+        if not self.options.get("reuse_annotations", True):
+            return {}
+        maps = {}
+        for column, (kind, converters) in SHIPPED_MAPS.get(row.get("dataset"), {}).items():
+            path = row.get(column)
+            if not path or not os.path.isfile(path):
+                continue
+            image = load_rgb(path) if kind == "rgb" else load_labels(path)
+            for name, convert in converters.items():
+                try:
+                    labels = convert(image)
+                except ValueError as exc:
+                    raise RowError("bad_annotation", f"{path}: {exc}") from None
+                _check_range(labels, name, path, "bad_annotation")
+                if labels.shape != shape:
+                    # DressCode's own loader resizes its maps to the image with nearest neighbour.
+                    labels = cv2.resize(labels, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+                maps[name] = labels
+        return maps
+
+    def _stage_map(self, group: str, stem: str, input_map: tuple[str, str, str, str]) -> np.ndarray:
+        """One INPUT_MAPS entry as the densepose or parse stage wrote it for this person."""
+        folder, suffix, name, stage = input_map
+        path = os.path.join(self.out_dir, item_path(group, folder, stem, suffix))
+        if not os.path.exists(path):
+            raise RowError("missing_input", f"{path} does not exist: run `vtonpipe {stage}` first")
+        labels = load_labels(path)
+        _check_range(labels, name, path, "bad_labels")
+        return labels
+
+    def process_row(self, row: dict[str, Any]) -> dict[str, Any]:
+        group, stem, cloth_type = row["group"], row["stem"], row.get("cloth_type")
+        if cloth_type not in CLOTH_TYPES:
+            raise RowError("bad_cloth_type", f"cloth_type {cloth_type!r} is not one of {CLOTH_TYPES}")
+        person = load_rgb(row["image"])
+        maps = self._dataset_maps(row, person.shape[:2])
+        sources = {name: DATASET for name in maps}
+        for input_map in INPUT_MAPS:
+            name, stage = input_map[2:]
+            if name not in maps:
+                maps[name] = self._stage_map(group, stem, input_map)
+                sources[name] = stage
+        sizes = {name: m.shape for name, m in maps.items()} | {"image": person.shape[:2]}
+        if len(set(sizes.values())) != 1:
+            raise RowError("size_mismatch", f"image and maps differ in size: {sizes}")
+
+        mask = agnostic_mask(maps["densepose"], maps["lip"], maps["atr"], cloth_type)
+        if not mask.any():
+            raise RowError("empty_mask", f"no {cloth_type} garment region found on {row[self.key]}")
+        mask_rel = item_path(group, "agnostic-mask", stem, "_mask.png")
+        agnostic_rel = item_path(group, "agnostic-v3.2", stem, ".jpg")
+        atomic_save_image(os.path.join(self.out_dir, mask_rel), mask)
+        atomic_save_image(os.path.join(self.out_dir, agnostic_rel), agnostic_image(person, mask))
+        return {
+            "mask_path": mask_rel,
+            "agnostic_path": agnostic_rel,
+            "cloth_type": cloth_type,
+            "mask_rle": encode_rle(mask),
+            "sources": ",".join(f"{name}={sources[name]}" for name in ("lip", "atr", "densepose")),
+        }
