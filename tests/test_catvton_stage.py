@@ -1,0 +1,121 @@
+"""The tryon stage with the tiny CatVTON IR, without Ray."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vtonpipe.datasets.images import load_rgb
+from vtonpipe.errors import ModelFilesError
+from vtonpipe.models.catvton.tiny import build_tiny_ir
+from vtonpipe.stages.tryon import TryonStage
+
+OPTIONS = {"steps": 3, "seed": 5, "threads": 1}
+
+
+@pytest.fixture(scope="module")
+def ir(tmp_path_factory):
+    return build_tiny_ir(tmp_path_factory.mktemp("catvton-ir"), seed=0)
+
+
+def write_pair_files(root, rng, n=3):
+    """n persons (with masks from the masks stage under root/out) and n garments; pairs rows."""
+    rows = []
+    for i in range(n):
+        person = root / "src" / f"p{i}.png"
+        garment = root / "src" / f"g{i}.png"
+        person.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (40, 30, 3), dtype=np.uint8)).resize((60, 80)).save(person)
+        Image.fromarray(rng.integers(0, 256, (30, 30, 3), dtype=np.uint8)).resize((64, 64)).save(garment)
+        mask = np.zeros((80, 60), np.uint8)
+        mask[20:60, 10:50] = 255
+        mask_path = root / "out" / "test" / "agnostic-mask" / f"p{i}_mask.png"
+        mask_path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(mask).save(mask_path)
+        rows.append({
+            "pair_id": f"unpaired/p{i}__g{i}", "mode": "unpaired", "person_id": f"test/p{i}", "garment_id": f"test/g{i}",
+            "person_image": str(person), "garment_image": str(garment), "person_group": "test", "person_stem": f"p{i}",
+            "garment_group": "test", "garment_stem": f"g{i}", "cloth_type": "upper", "ann_agnostic_mask": None, "status": "ok",
+        })
+    return rows
+
+
+@pytest.fixture
+def rows(tmp_path):
+    return write_pair_files(tmp_path, np.random.default_rng(0))
+
+
+def make_stage(out, ir, **options):
+    stage = TryonStage(str(out), {**OPTIONS, "ir": str(ir), **options})
+    stage.setup("CPU")
+    return stage
+
+
+def test_batch_size_does_not_change_results(tmp_path, ir, rows):
+    together = make_stage(tmp_path / "out", ir).process_batch(rows)
+    images = [load_rgb(tmp_path / "out" / r["result_path"]) for r in together]
+    alone = make_stage(tmp_path / "out", ir)
+    for row, first, image in zip(reversed(rows), reversed(together), reversed(images)):
+        (again,) = alone.process_batch([row])
+        assert again["status"] == "ok" and again["seed"] == first["seed"]
+        assert np.array_equal(load_rgb(tmp_path / "out" / again["result_path"]), image)
+    assert len({r["seed"] for r in together}) == 3 and not np.array_equal(images[0], images[1])
+
+
+def test_result_row_and_file(tmp_path, ir, rows):
+    stage = make_stage(tmp_path / "out", ir)
+    (row,) = stage.process_batch(rows[:1])
+    assert row["status"] == "ok", row.get("error_message")
+    assert row["result_path"] == "results/catvton/unpaired/p0__g0.png"
+    assert (row["steps"], row["guidance_scale"], row["height"], row["width"]) == (3, 2.5, 64, 48)
+    assert row["latency_ms"] > 0 and row["model_id"].startswith("catvton/tiny@fp32") and row["device"] == "CPU"
+    assert load_rgb(tmp_path / "out" / row["result_path"]).shape == (64, 48, 3)
+    table = stage.to_table([row])
+    assert table.num_rows == 1 and table.schema.field("seed").type == "int64"
+
+
+def test_missing_mask_is_a_row_error(tmp_path, ir, rows):
+    os.remove(tmp_path / "out" / "test" / "agnostic-mask" / "p1_mask.png")
+    out = make_stage(tmp_path / "out", ir).process_batch(rows[:2])
+    assert out[0]["status"] == "ok"
+    assert out[1]["status"] == "error" and out[1]["error_type"] == "missing_input"
+    assert "vtonpipe masks" in out[1]["error_message"]
+    assert not (tmp_path / "out" / "results" / "catvton" / "unpaired" / "p1__g1.png").exists()
+
+
+def test_dataset_mask_used_when_reusing_annotations(tmp_path, ir, rows):
+    row = dict(rows[0])
+    dataset_mask = tmp_path / "src" / "p0_dataset_mask.png"
+    os.replace(tmp_path / "out" / "test" / "agnostic-mask" / "p0_mask.png", dataset_mask)
+    row["ann_agnostic_mask"] = str(dataset_mask)
+    assert make_stage(tmp_path / "out", ir, reuse_annotations=True).process_batch([row])[0]["status"] == "ok"
+    assert make_stage(tmp_path / "out", ir).process_batch([row])[0]["error_type"] == "missing_input"
+
+
+def test_bad_rows(tmp_path, ir, rows):
+    (tmp_path / "out" / "test" / "agnostic-mask" / "p0_mask.png").write_bytes(b"")
+    Image.fromarray(np.zeros((80, 60), np.uint8)).save(tmp_path / "out" / "test" / "agnostic-mask" / "p1_mask.png")
+    out = make_stage(tmp_path / "out", ir).process_batch(rows[:2])
+    assert [r["error_type"] for r in out] == ["unreadable_image", "empty_mask"]
+
+
+def test_check_fails_fast_without_ir(tmp_path):
+    stage = TryonStage(str(tmp_path), {"models_dir": str(tmp_path / "models")})
+    with pytest.raises(ModelFilesError, match="vtonpipe models convert catvton"):
+        stage.check()
+
+
+def test_stage_runs_without_torch(tmp_path, ir, rows):
+    code = (
+        "import sys\n"
+        "from vtonpipe.stages.tryon import TryonStage\n"
+        f"s = TryonStage({str(tmp_path / 'out')!r}, {{'ir': {str(ir)!r}, 'steps': 1}})\n"
+        "s.setup('CPU')\n"
+        f"r = s.process_batch([{rows[0]!r}])[0]\n"
+        "assert r['status'] == 'ok', r\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,260 @@
+"""CatVTON torch -> OpenVINO IR (convert extra): vae_encoder, unet, vae_decoder, model.json.
+
+    vtonpipe models convert catvton --weights DIR --version mix --out models/catvton \
+        --height 1024 --width 768 [--batch 1] [--int8] [--vae-weights int8|int4]
+
+Shapes are static: vae_encoder [2B,3,H,W] (masked persons then garments) -> mean, logvar;
+unet sample [2B,9,2H/8,W/8] + timestep [1] -> noise; vae_decoder [B,4,H/8,W/8] -> image.
+`--int8` quantizes the UNet with NNCF PTQ, calibrated on UNet inputs captured while the fp32 IR
+runs try-ons (pairs from a manifest, or synthetic pairs when none is given).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import openvino as ov
+import torch
+from PIL import Image
+
+from vtonpipe.errors import ConfigError
+from vtonpipe.models.catvton import FAMILY, VERSIONS
+from vtonpipe.models.catvton.checkpoint import CatVTONWeights, load_weights
+from vtonpipe.models.catvton.definition import UNetStep, VAEDecoder, VAEEncoder
+from vtonpipe.models.common.ddim import DDIMConfig
+from vtonpipe.models.common.ir import save_ir, write_model_json
+
+
+def to_ov(
+    module: torch.nn.Module, example: tuple[torch.Tensor, ...], input_names: list[str], output_names: list[str]
+) -> ov.Model:
+    """torch.export then ov.convert_model: static shapes, much faster than the jit-trace path."""
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch-internal pytree deprecation noise
+        program = torch.export.export(module.eval(), example)
+        model = ov.convert_model(program)
+    for port, name in zip(model.inputs, input_names):
+        port.get_tensor().set_names({name})
+    # The converted inputs are dynamic; static shapes run faster and fail loudly on misuse.
+    model.reshape({name: ov.PartialShape(list(t.shape)) for name, t in zip(input_names, example)})
+    for port, name in zip(model.outputs, output_names):
+        port.get_tensor().set_names({name})
+    return model
+
+
+Pair = tuple[np.ndarray, np.ndarray, np.ndarray]  # person, garment, mask
+
+
+def ir_shapes(weights: CatVTONWeights, height: int, width: int, batch: int) -> dict[str, dict[str, list[int]]]:
+    factor = 2 ** (len(weights.vae.config.block_out_channels) - 1)
+    # The UNet halves the latent once per down block after the first.
+    unet_factor = factor * 2 ** (len(weights.unet.config.block_out_channels) - 1)
+    if height % unet_factor or width % unet_factor:
+        raise ConfigError(f"--height and --width must be multiples of {unet_factor}, got {height}x{width}")
+    h, w = height // factor, width // factor
+    return {
+        "vae_encoder": {"image": [2 * batch, 3, height, width]},
+        "unet": {"sample": [2 * batch, 9, 2 * h, w], "timestep": [1]},
+        "vae_decoder": {"latent": [batch, weights.vae.config.latent_channels, h, w]},
+    }
+
+
+def export_models(weights: CatVTONWeights, out_dir: Path, shapes: dict[str, dict[str, list[int]]]) -> None:
+    """Write the three fp32 IRs."""
+    unet_in = shapes["unet"]
+    models = {
+        "vae_encoder": (VAEEncoder(weights.vae), (torch.zeros(shapes["vae_encoder"]["image"]),), ["image"], ["mean", "logvar"]),
+        "unet": (
+            UNetStep(weights.unet), (torch.randn(unet_in["sample"]), torch.tensor([500.0])), ["sample", "timestep"], ["noise"]
+        ),
+        "vae_decoder": (VAEDecoder(weights.vae), (torch.zeros(shapes["vae_decoder"]["latent"]),), ["latent"], ["image"]),
+    }
+    for name, (module, example, inputs, outputs) in models.items():
+        save_ir(to_ov(module, example, inputs, outputs), out_dir / name, compress_to_fp16=False)
+
+
+def convert_weights(
+    weights_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    version: str = "mix",
+    height: int = 1024,
+    width: int = 768,
+    batch: int = 1,
+    variant: str | None = None,
+    calibration_pairs: list[Pair] | None = None,
+    calibration_steps: int = 50,
+    quantize_attention: bool = False,
+    vae_weights: str | None = None,
+) -> Path:
+    """Official weights folder -> IR folder with model.json; returns the folder.
+
+    With `calibration_pairs` the UNet is INT8-quantized on inputs captured while the fp32 IR
+    renders them; `vae_weights` ("int8"/"int4") compresses the VAE weights.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    weights = load_weights(weights_dir, version)
+    shapes = ir_shapes(weights, height, width, batch)
+    export_models(weights, out_dir, shapes)
+    extra: dict[str, Any] = {
+        "height": height,
+        "width": width,
+        "batch": batch,
+        "latent_scale": 2 ** (len(weights.vae.config.block_out_channels) - 1),
+        "latent_channels": weights.vae.config.latent_channels,
+        "scaling_factor": weights.vae.config.scaling_factor,
+        "scheduler": DDIMConfig.from_dict(weights.scheduler_config).to_dict(),
+        "attention_checkpoint": VERSIONS[version],
+    }
+
+    def describe(precision: str) -> None:
+        write_model_json(out_dir, family=FAMILY, variant=variant or version, inputs=shapes, precision=precision,
+                         sources=weights.sources, extra=extra)
+
+    describe("fp32")  # the runtime that captures calibration inputs reads it
+    if calibration_pairs:
+        samples = calibration_inputs(out_dir, calibration_pairs, calibration_steps)
+        quantize_unet(out_dir, samples, quantize_attention=quantize_attention)
+        extra["int8"] = {"calibration_samples": len(samples), "quantize_attention": quantize_attention}
+    if vae_weights:
+        compress_vae(out_dir, vae_weights)
+        extra["vae_weights"] = vae_weights
+    if calibration_pairs or vae_weights:
+        describe("int8" if calibration_pairs else "fp32")
+    return out_dir
+
+
+def calibration_inputs(ir_dir: Path, pairs: list[Pair], steps: int, seed: int = 0) -> list[dict[str, np.ndarray]]:
+    """UNet inputs captured while the fp32 IR runs each pair (steps inputs per pair)."""
+    from vtonpipe.models.catvton.runtime import CatVTONRuntime
+
+    runtime = CatVTONRuntime(ir_dir)
+    captured: list[dict[str, np.ndarray]] = []
+    runtime.unet_input_hook = lambda inputs: captured.append({k: v.copy() for k, v in inputs.items()})
+    for i, (person, garment, mask) in enumerate(pairs):
+        runtime(person, garment, mask, steps=steps, seed=seed + i)
+    return captured
+
+
+def quantize_unet_model(model: ov.Model, samples: list[dict[str, np.ndarray]], *, quantize_attention: bool = False) -> ov.Model:
+    """NNCF INT8 post-training quantization of a UNet IR calibrated on `samples`."""
+    import nncf
+
+    # The fused attention kernel got slower once quantized on CPUs without VNNI (measurements.md).
+    ignored = None if quantize_attention else nncf.IgnoredScope(types=["ScaledDotProductAttention"], validate=False)
+    return nncf.quantize(
+        model,
+        nncf.Dataset(samples),
+        subset_size=len(samples),
+        model_type=nncf.ModelType.TRANSFORMER,
+        ignored_scope=ignored,
+    )
+
+
+def quantize_unet(ir_dir: Path, samples: list[dict[str, np.ndarray]], *, quantize_attention: bool = False) -> None:
+    """Replace unet.xml by its INT8 PTQ version."""
+    model = ov.Core().read_model(ir_dir / "unet.xml")
+    _replace_ir(quantize_unet_model(model, samples, quantize_attention=quantize_attention), ir_dir / "unet")
+
+
+def compress_vae(ir_dir: Path, mode: str) -> None:
+    """Weight-only compression of both VAE IRs (footprint; the VAE is not the cost)."""
+    import nncf
+
+    modes = {
+        "int8": dict(mode=nncf.CompressWeightsMode.INT8_ASYM),
+        "int4": dict(mode=nncf.CompressWeightsMode.INT4_SYM, ratio=0.8, group_size=128),
+    }
+    for name in ("vae_encoder", "vae_decoder"):
+        model = ov.Core().read_model(ir_dir / f"{name}.xml")
+        _replace_ir(nncf.compress_weights(model, **modes[mode]), ir_dir / name)
+
+
+def _replace_ir(model: ov.Model, stem: Path) -> None:
+    # Save beside, then swap: a reader never sees half an IR and the old .bin is not mapped while written.
+    tmp = Path(tempfile.mkdtemp(dir=stem.parent, prefix=".ir-"))
+    try:
+        save_ir(model, tmp / stem.name, compress_to_fp16=False)
+        for suffix in (".xml", ".bin"):
+            os.replace(tmp / f"{stem.name}{suffix}", stem.with_suffix(suffix))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def synthetic_pairs(n: int, height: int, width: int, seed: int = 0) -> list[Pair]:
+    """Smooth random persons, garments and box masks: calibration data when no manifest is given."""
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for _ in range(n):
+        low = rng.integers(0, 256, (2, 8, 6, 3)).astype(np.uint8)
+        person, garment = (np.asarray(Image.fromarray(x).resize((width, height), Image.BICUBIC)) for x in low)
+        mask = np.zeros((height, width), np.uint8)
+        mask[height // 4 : 3 * height // 4, width // 6 : 5 * width // 6] = 255
+        pairs.append((person, garment, mask))
+    return pairs
+
+
+def manifest_pairs(manifest: str, masks_root: str | None, limit: int) -> list[Pair]:
+    """The first `limit` ok pairs of a pairs manifest (Parquet file or folder) with their masks."""
+    import pyarrow.parquet as pq
+
+    from vtonpipe.datasets.images import load_labels, load_rgb
+    from vtonpipe.manifests.layout import item_path
+
+    rows = [r for r in pq.read_table(manifest).to_pylist() if r.get("status", "ok") == "ok"]
+    pairs = []
+    for row in rows:
+        mask_path = row.get("ann_agnostic_mask")
+        if not mask_path and masks_root:
+            rel = item_path(row["person_group"], "agnostic-mask", f"{row['person_stem']}_mask", ".png")
+            mask_path = os.path.join(masks_root, rel)
+        if not mask_path or not os.path.isfile(mask_path):
+            continue
+        pairs.append((load_rgb(row["person_image"]), load_rgb(row["garment_image"]), load_labels(mask_path)))
+        if len(pairs) == limit:
+            break
+    if not pairs:
+        raise ConfigError(
+            f"{manifest}: no pair with an agnostic mask to calibrate on (run `vtonpipe masks` first or pass --calib-masks)"
+        )
+    return pairs
+
+
+def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--weights", required=True,
+                        help="folder written by `vtonpipe models fetch catvton DIR` (base/, catvton/, vae/)")
+    parser.add_argument("--version", choices=sorted(VERSIONS), default="mix",
+                        help="attention checkpoint (default: mix, trained at 1024x768; vitonhd/dresscode at 512x384)")
+    parser.add_argument("--out", required=True, help="IR folder to write")
+    parser.add_argument("--height", type=int, default=1024)
+    parser.add_argument("--width", type=int, default=768)
+    parser.add_argument("--batch", type=int, default=1, help="pairs per UNet call (the IR is static)")
+    parser.add_argument("--int8", action="store_true", help="NNCF INT8 post-training quantization of the UNet")
+    parser.add_argument("--calib-pairs", help="pairs manifest (Parquet) to calibrate on; default: synthetic pairs")
+    parser.add_argument("--calib-masks", help="output folder holding <group>/agnostic-mask/ for --calib-pairs")
+    parser.add_argument("--calib-size", type=int, default=2, help="pairs to run for calibration")
+    parser.add_argument("--calib-steps", type=int, default=50, help="denoising steps per calibration pair")
+    parser.add_argument("--quantize-attention", action="store_true", help="also quantize attention (slower on CPUs without VNNI)")
+    parser.add_argument("--vae-weights", choices=["int8", "int4"], help="NNCF weight compression of the VAE IRs")
+
+
+def convert_from_args(args: argparse.Namespace) -> Path:
+    pairs = None
+    if args.int8:
+        if args.calib_pairs:
+            pairs = manifest_pairs(args.calib_pairs, args.calib_masks, args.calib_size)
+        else:
+            pairs = synthetic_pairs(args.calib_size, args.height, args.width)
+    return convert_weights(
+        args.weights, args.out, version=args.version, height=args.height, width=args.width, batch=args.batch,
+        calibration_pairs=pairs, calibration_steps=args.calib_steps, quantize_attention=args.quantize_attention,
+        vae_weights=args.vae_weights,
+    )
