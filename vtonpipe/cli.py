@@ -155,12 +155,20 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(f"downloaded into {args.dir}/{{base,catvton,vae}}")
         return 0
     if args.models_command == "tiny":
-        ir = families.family_module(args.family, "tiny").build_tiny_ir(args.out, seed=args.seed)
+        kwargs = dict(_key_value(kv) for kv in args.kw or [])
+        ir = families.family_module(args.family, "tiny").build_tiny_ir(args.out, seed=args.seed, **kwargs)
         print(f"tiny {args.family} IR: {ir}")
         return 0
     path = families.family_module(args.family, "export").convert_from_args(args)
     print(f"{args.family} IR written to {path}")
     return 0
+
+
+def _key_value(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise VtonpipeError(f"--kw expects KEY=VALUE, got {text!r}")
+    return key, int(value) if value.lstrip("-").isdigit() else value
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -272,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("family", choices=installed_families())
     t.add_argument("--out", required=True)
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--kw", action="append", metavar="KEY=VALUE",
+                   help="preset option, repeatable: e.g. --kw dataset=atr (schp), --kw height=128 (catvton)")
     c = msub.add_parser("convert", help="convert official weights to an OpenVINO IR folder (needs the convert extra)")
     csub = c.add_subparsers(dest="family", required=True, metavar="FAMILY")
     for fam in installed_families():

@@ -8,7 +8,6 @@ static shape and compiled once for it.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +40,8 @@ class LpipsRuntime:
             self.size: self._compile(self.ir_dir / f"{IR_NAME}.xml")
         }
 
-    def _compile(self, xml: Path) -> ov.CompiledModel:
-        return compile_ir(xml, self.device, threads=self.threads, cache_dir=self.cache_dir)
+    def _compile(self, model: Path | ov.Model) -> ov.CompiledModel:
+        return compile_ir(model, self.device, threads=self.threads, cache_dir=self.cache_dir)
 
     def _compiled_for(self, size: tuple[int, int]) -> ov.CompiledModel:
         if size not in self._compiled:
@@ -51,11 +50,7 @@ class LpipsRuntime:
             model = ov.Core().read_model(str(self.ir_dir / f"{IR_NAME}.xml"))
             shape = [1, 3, *size]
             model.reshape({port.any_name: shape for port in model.inputs})
-            # compile_ir takes a file: save the reshaped graph beside nothing shared, then drop it.
-            with tempfile.TemporaryDirectory(prefix="vtonpipe-lpips-") as tmp:
-                xml = Path(tmp) / f"{IR_NAME}.xml"
-                ov.save_model(model, str(xml), compress_to_fp16=False)
-                self._compiled[size] = self._compile(xml)
+            self._compiled[size] = self._compile(model)
         return self._compiled[size]
 
     def distance(self, image0: np.ndarray, image1: np.ndarray) -> float:
