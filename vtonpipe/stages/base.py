@@ -22,6 +22,7 @@ import socket
 import time
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
@@ -82,6 +83,12 @@ class Stage:
 
     def check(self) -> None:
         """Fail fast on the driver when the stage cannot run at all (missing models...)."""
+
+    def model_folder(self, option: str, name: str) -> Path:
+        """An IR folder: the path in option `option`, else <models_dir>/<name>."""
+        if self.options.get(option):
+            return Path(self.options[option])
+        return Path(self.options.get("models_dir") or "models") / name
 
     # -- actor side -------------------------------------------------------------------------
     def setup(self, device: str) -> None:

@@ -79,9 +79,7 @@ class DensePoseStage(Stage):
     ]
 
     def ir_dir(self) -> Path:
-        if self.options.get("ir"):
-            return Path(self.options["ir"])
-        return Path(self.options.get("models_dir") or "models") / FAMILY
+        return self.model_folder("ir", FAMILY)
 
     def check(self) -> None:
         ir = self.ir_dir()

@@ -7,7 +7,8 @@ Reusing shipped annotations (option ``reuse_annotations``): only DressCode's ``l
 SCHP-ATR maps, so for a DressCode person with an ``ann_parse`` file that file becomes the ATR map
 (resized with PIL-style nearest neighbour to the image when its size differs, as DressCode's own
 loader does) and LIP still runs, since no dataset ships LIP maps. VITON-HD's ``image-parse-v3`` uses
-CIHP labels, which match neither LIP (10 is neck, not jumpsuits) nor ATR, so it is never reused.
+CIHP labels, which match neither LIP (10 is neck, not jumpsuits) nor ATR, so this stage never
+reuses it; the masks stage converts it to LIP and ATR maps itself (vtonpipe/masks/annotations.py).
 """
 
 from __future__ import annotations
@@ -54,10 +55,7 @@ class ParseStage(Stage):
 
     def ir_dir(self, dataset: str) -> Path:
         """IR folder of the LIP or ATR model: option ir_<dataset>, else <models_dir>/schp-<dataset>."""
-        explicit = self.options.get(f"ir_{dataset}")
-        if explicit:
-            return Path(explicit)
-        return Path(self.options.get("models_dir") or "models") / f"schp-{dataset}"
+        return self.model_folder(f"ir_{dataset}", f"schp-{dataset}")
 
     def check(self) -> None:
         for dataset in ("lip", "atr"):

@@ -60,9 +60,7 @@ class TryonStage(Stage):
         return model
 
     def ir_dir(self) -> Path:
-        if self.options.get("ir"):
-            return Path(self.options["ir"])
-        return Path(self.options.get("models_dir") or "models") / self.model
+        return self.model_folder("ir", self.model)
 
     def check(self) -> None:
         from vtonpipe.models.common.ir import read_model_json
