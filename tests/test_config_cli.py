@@ -57,3 +57,13 @@ def test_ray_cluster_yaml_is_valid_for_the_launcher():
     jsonschema.validate(config, schema)
     starts = config["head_start_ray_commands"] + config["worker_start_ray_commands"]
     assert all("vtonpipe devices --ray-start-args" in c for c in starts if c.startswith("eval"))
+
+
+def test_cli_stage_flags_override_only_when_given(tmp_path):
+    from vtonpipe.cli import _config, build_parser
+
+    f = tmp_path / "c.toml"
+    f.write_text("[stages.tryon]\nsteps = 7\nguidance_scale = 3.0\n")
+    args = build_parser().parse_args(["tryon", "--config", str(f), "--guidance-scale", "1.5"])
+    opts = _config(args, ["tryon"]).stage_options("tryon")
+    assert opts["steps"] == 7 and opts["guidance_scale"] == 1.5

@@ -41,7 +41,8 @@ def _stage_flags(p: argparse.ArgumentParser, name: str) -> None:
 
     cls = stage_class(name)
     for flags, kwargs in getattr(cls, "cli_options", []):
-        p.add_argument(*flags, **{**kwargs, "default": kwargs.get("default", None)})
+        # None = "not given": only given flags override the config file; the stage applies defaults.
+        p.add_argument(*flags, **{**kwargs, "default": None})
 
 
 def _config(args: argparse.Namespace, stage_names: list[str]):

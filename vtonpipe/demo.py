@@ -68,19 +68,23 @@ def run_demo(out: str | Path, *, progress: bool = True) -> None:
     print("4/4 stages on local Ray:")
     stages = {name: opts for name, opts in options.items() if name != "evaluate"}
     cfg = Config(out=str(out), models_dir=str(out / "models"), stages={
-        **stages, "tryon": {**stages.get("tryon", {}), "steps": 4, "seed": 0}})
+        # repaint pastes the person back outside the mask, so the tiny model's noise shows only where
+        # the garment goes
+        **stages, "tryon": {**stages.get("tryon", {}), "steps": 4, "seed": 0, "repaint": True}})
     run_stages(cfg, available_stages(), progress=progress, command="demo")
 
-    summaries = evaluate_demo(out, dataset, options.get("evaluate", {}))
-    print(f"\ndone in {time.perf_counter() - started:.0f} s. Look at:")
+    reports = evaluate_demo(out, dataset, options.get("evaluate", {}))
+    print(f"\ndone in {time.perf_counter() - started:.0f} s (tiny random-weight models: the numbers only show "
+          "that every step ran). Look at:")
     print(f"  manifests        {out / 'manifests'}   (pandas.read_parquet on any folder)")
     print(f"  preprocessed     {out / 'test'}   (image-densepose, image-parse-*, agnostic-mask, cloth-mask ...)")
     print(f"  try-on renders   {out / 'results' / 'catvton'}")
-    for mode, summary in summaries.items():
-        print(f"  evaluation       {summary}")
+    for mode, (report, metrics) in reports.items():
+        shown = "  ".join(f"{k}={v:.4g}" for k, v in metrics.items())
+        print(f"  {mode + ' eval':<16} {report}   {shown}")
 
 
-def evaluate_demo(out: Path, dataset: Path, options: dict[str, str]) -> dict[str, Path]:
+def evaluate_demo(out: Path, dataset: Path, options: dict[str, str]) -> dict[str, tuple[Path, dict]]:
     """Evaluate the paired and unpaired renders against the person images."""
     from vtonpipe.manifests.io import read_manifest
     from vtonpipe.stages.evaluate import pair_images, run_evaluation
@@ -91,9 +95,9 @@ def evaluate_demo(out: Path, dataset: Path, options: dict[str, str]) -> dict[str
         results = out / "results" / "catvton" / mode
         if not results.is_dir():
             continue
-        target = out if mode == "paired" else out / "eval-unpaired"
-        run_evaluation(results, dataset / "test" / "image", target, paired=(mode == "paired"),
-                       inception_ir=options["inception_ir"], lpips_ir=options.get("lpips_ir"),
-                       images_for=images_for)
-        written[mode] = target / "eval" / "report.html"
+        subdir = "eval" if mode == "paired" else "eval/unpaired"
+        summary = run_evaluation(results, dataset / "test" / "image", out, paired=(mode == "paired"),
+                                 inception_ir=options["inception_ir"], lpips_ir=options.get("lpips_ir"),
+                                 images_for=images_for, eval_subdir=subdir)
+        written[mode] = (out / subdir / "report.html", summary["metrics"])
     return written

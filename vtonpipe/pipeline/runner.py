@@ -11,6 +11,7 @@ and a rerun finishes the job with every key exactly once.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -100,7 +101,9 @@ def ensure_ray(cfg: Config) -> None:
             ray.init(resources=ray_resources(inventory(), cfg.cpu_slots), include_dashboard=False,
                      logging_level="WARNING", log_to_driver=True)
     ctx = DataContext.get_current()
-    ctx.enable_progress_bars = False  # the runner draws its own bar per stage
+    ctx.enable_progress_bars = False  # the runner draws its own bar per stage (rows, errors)
+    ctx.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
 
 
 def pool_size(stage: Stage, cfg: Config, todo_rows: int) -> int:

@@ -19,6 +19,8 @@ from vtonpipe.stages.base import Resources, Stage
 
 
 class ClothMaskStage(Stage):
+    """Cloth masks of in-shop garment photos: <group>/cloth-mask/<stem>.jpg plus a COCO RLE column."""
+
     name = "cloth-mask"
     input = "garments"
     key = "garment_id"

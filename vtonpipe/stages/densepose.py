@@ -55,6 +55,8 @@ def is_part_label_png(path: str | None) -> bool:
 
 
 class DensePoseStage(Stage):
+    """DensePose R50-FPN part maps (densepose-parts/, image-densepose/), box, score and person RLE."""
+
     name: ClassVar[str] = "densepose"
     input: ClassVar[str] = "persons"
     key: ClassVar[str] = "person_id"

@@ -167,10 +167,11 @@ def run_evaluation(
     images_for: ImagesFor | None = None,
     sample_size: int = 12,
     seed: int = 0,
+    eval_subdir: str = "eval",
 ) -> dict[str, Any]:
     """Evaluate `results_dir` against the person images in `gt_dir`; returns the summary dict.
 
-    Writes <out>/eval/summary.json, <out>/eval/report.html and <out>/manifests/metrics/part-*.
+    Writes <out>/<eval_subdir>/summary.json and report.html, and <out>/manifests/metrics/part-*.
     `images_for(result_stem)` may give person/garment/mask paths for the contact sheet.
     Reference statistics are cached in `stats_cache_dir` (default <out>/eval/cache).
     """
@@ -243,7 +244,7 @@ def run_evaluation(
         "run_id": run_id,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    eval_dir = out_dir / "eval"
+    eval_dir = out_dir / eval_subdir
     _write_json(eval_dir / "summary.json", summary)
 
     sheet = []

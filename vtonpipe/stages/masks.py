@@ -47,6 +47,8 @@ def _check_range(labels: np.ndarray, name: str, path: str, error_type: str) -> N
 
 
 class MasksStage(Stage):
+    """CatVTON agnostic masks per cloth type and StableVITON agnostic images (agnostic-mask/, agnostic-v3.2/)."""
+
     name = "masks"
     input = "persons"
     key = "person_id"

@@ -24,6 +24,8 @@ MODELS = ("catvton",)
 
 
 class TryonStage(Stage):
+    """Try-on renders of every pair with CatVTON on OpenVINO: results/<model>/<mode>/<person>__<garment>.png."""
+
     name = "tryon"
     input = "pairs"
     key = "pair_id"

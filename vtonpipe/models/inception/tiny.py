@@ -11,6 +11,7 @@ load -> convert -> run unchanged.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -62,8 +63,13 @@ def write_tiny_weights(
     network = TinyInceptionNetwork(width, features)
     with torch.no_grad():
         for param in network.parameters():
-            # Positive-mean weights keep the ReLUs alive, so features vary between images.
-            param.copy_(torch.randn(param.shape, generator=generator) * 0.2 + 0.01)
+            if param.ndim == 1:
+                param.zero_()
+                continue
+            # He-scaled weights with a small positive mean keep the ReLUs alive and the features in
+            # the range of real pool3 features (mean ~0.5, max a few units), so FID/KID look sane.
+            fan_in = param[0].numel()
+            param.copy_(torch.randn(param.shape, generator=generator) * math.sqrt(2.0 / fan_in) + 0.5 / fan_in)
     torch.jit.save(torch.jit.script(network.eval()), str(path))
     return path
 
