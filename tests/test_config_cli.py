@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from vtonpipe.cli import main
@@ -15,7 +17,8 @@ def test_config_file_and_overrides(tmp_path):
     cfg = load_config(f, {"seed": 5, "out": None, "stages": {"tryon": {"guidance_scale": 2.0}}})
     assert (cfg.out, cfg.seed) == ("o1", 5)
     assert cfg.stage_options("tryon")["steps"] == 7 and cfg.stage_options("tryon")["guidance_scale"] == 2.0
-    assert cfg.stage_options("parse")["models_dir"] == "o1/models"
+    models_dir = cfg.stage_options("parse")["models_dir"]
+    assert os.path.isabs(models_dir) and models_dir.endswith("o1/models")
 
 
 @pytest.mark.parametrize("text,match", [

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,7 @@ def run_stages(cfg, names: list[str], *, progress: bool, command: str) -> list:
     from vtonpipe.pipeline.runner import format_summary, record_run, run_stage
     from vtonpipe.stages import stage_class
 
+    cfg.out = os.path.abspath(cfg.out)  # actors on other nodes do not share the driver's working directory
     stages = [stage_class(n)(cfg.out, cfg.stage_options(n)) for n in names]
     for stage in stages:
         stage.check()

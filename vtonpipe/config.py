@@ -44,19 +44,17 @@ class Config:
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def resolved_models_dir(self) -> str:
-        return self.models_dir or os.path.join(self.out, "models")
+        # absolute: actors on other nodes do not share the driver's working directory
+        return os.path.abspath(self.models_dir or os.path.join(self.out, "models"))
 
     def resolved_cache_dir(self) -> str:
         return self.cache_dir or os.path.join(Path.home(), ".cache", "vtonpipe", "ov")
-
-    def resolved_threads(self) -> int:
-        return self.threads or max(1, (os.cpu_count() or 1) // max(1, self.cpu_slots))
 
     def stage_options(self, name: str) -> dict[str, Any]:
         """Options a stage receives: the globals it may need plus its own table."""
         opts: dict[str, Any] = {
             "seed": self.seed,
-            "threads": self.resolved_threads(),
+            "threads": self.threads,  # 0: each actor uses its node's CPUs / cpu_slots
             "cache_dir": self.resolved_cache_dir(),
             "models_dir": self.resolved_models_dir(),
             "reuse_annotations": self.reuse_annotations,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
+from vtonpipe.errors import VtonpipeError
+
 FAMILIES = {
     "catvton": "CatVTON try-on (SD-1.5 inpainting UNet + CatVTON attention + sd-vae-ft-mse)",
     "schp": "SCHP human parsing, LIP (20 classes) or ATR (18 classes)",
@@ -38,7 +40,14 @@ def fetch_catvton(target: str) -> None:
     try:
         from huggingface_hub import snapshot_download
     except ImportError as exc:
-        raise RuntimeError("`models fetch` needs huggingface_hub (pip install 'vtonpipe[convert]')") from exc
+        raise VtonpipeError("`models fetch` needs huggingface_hub (pip install 'vtonpipe[convert]')") from exc
     patterns = {"base": ["unet/*", "scheduler/*", "model_index.json"], "catvton": None, "vae": None}
     for sub, repo in CATVTON_REPOS.items():
-        snapshot_download(repo_id=repo, local_dir=f"{target}/{sub}", allow_patterns=patterns[sub])
+        try:
+            snapshot_download(repo_id=repo, local_dir=f"{target}/{sub}", allow_patterns=patterns[sub])
+        except Exception as exc:  # offline machines, proxies, gated repos: all end here
+            raise VtonpipeError(
+                f"could not download {repo} into {target}/{sub} ({type(exc).__name__}: {exc}). This needs "
+                "access to the Hugging Face hub; on an offline machine copy the three repos there by hand "
+                f"({', '.join(f'{k}/ <- {v}' for k, v in CATVTON_REPOS.items())})."
+            ) from None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -77,6 +78,9 @@ class StageActor:
     """Ray Data callable class: leases a device, sets the stage up once, processes batches."""
 
     def __init__(self, stage: Stage, lease_dir: str, slots: int):
+        if not stage.options.get("threads"):
+            # OpenVINO ignores OMP_NUM_THREADS: share this node's cores between its CPU slots explicitly
+            stage.options["threads"] = max(1, (os.cpu_count() or 1) // max(1, slots))
         self.lease = None
         device = "none"
         if stage.resources.device_class:
