@@ -67,6 +67,6 @@ def test_cli_stage_flags_override_only_when_given(tmp_path):
 
     f = tmp_path / "c.toml"
     f.write_text("[stages.tryon]\nsteps = 7\nguidance_scale = 3.0\n")
-    args = build_parser().parse_args(["tryon", "--config", str(f), "--guidance-scale", "1.5"])
+    args = build_parser([]).parse_args(["tryon", "--config", str(f), "--guidance-scale", "1.5"])
     opts = _config(args, ["tryon"]).stage_options("tryon")
     assert opts["steps"] == 7 and opts["guidance_scale"] == 1.5

@@ -213,9 +213,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser. Family converters (which import torch) are loaded only for `models convert`."""
+    argv = sys.argv[1:] if argv is None else argv
+    converting = [a for a in argv if not a.startswith("-")][:2] == ["models", "convert"]
     from vtonpipe.stages import available_stages
-    from vtonpipe.models.families import FAMILIES, installed_families
+    from vtonpipe.models.families import FAMILIES, family_module, installed_families
 
     parser = argparse.ArgumentParser(prog="vtonpipe", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -289,9 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     csub = c.add_subparsers(dest="family", required=True, metavar="FAMILY")
     for fam in installed_families():
         fp = csub.add_parser(fam, help=FAMILIES[fam])
-        from vtonpipe.models.families import family_module
-
-        family_module(fam, "export").add_convert_arguments(fp)
+        if converting:
+            family_module(fam, "export").add_convert_arguments(fp)
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("report", help="status counts and error reasons of every manifest in an output folder")
@@ -301,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
