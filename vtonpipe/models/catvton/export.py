@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import openvino as ov
 import torch
-from PIL import Image
 
 from vtonpipe.errors import ConfigError
 from vtonpipe.models.catvton import FAMILY, VERSIONS
@@ -189,16 +188,18 @@ def _replace_ir(model: ov.Model, stem: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def synthetic_pairs(n: int, height: int, width: int, seed: int = 0) -> list[Pair]:
-    """Smooth random persons, garments and box masks: calibration data when no manifest is given."""
-    rng = np.random.default_rng(seed)
+def demo_pairs(n: int, height: int, width: int, seed: int = 0) -> list[Pair]:
+    """Calibration pairs drawn like the demo dataset's: a person, another garment, and the CatVTON
+    upper-body mask computed from the person's exact parse and DensePose maps."""
+    from vtonpipe.datasets.synthetic import draw_garment, draw_person
+    from vtonpipe.masks.agnostic import agnostic_mask
+
     pairs = []
-    for _ in range(n):
-        low = rng.integers(0, 256, (2, 8, 6, 3)).astype(np.uint8)
-        person, garment = (np.asarray(Image.fromarray(x).resize((width, height), Image.BICUBIC)) for x in low)
-        mask = np.zeros((height, width), np.uint8)
-        mask[height // 4 : 3 * height // 4, width // 6 : 5 * width // 6] = 255
-        pairs.append((person, garment, mask))
+    for i in range(n):
+        rng = np.random.default_rng([seed, i])
+        person = draw_person(rng, height, width)
+        garment = draw_garment(rng, height, width)
+        pairs.append((person.image, garment.image, agnostic_mask(person.densepose, person.lip, person.atr, "upper")))
     return pairs
 
 
@@ -238,7 +239,8 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int, default=768)
     parser.add_argument("--batch", type=int, default=1, help="pairs per UNet call (the IR is static)")
     parser.add_argument("--int8", action="store_true", help="NNCF INT8 post-training quantization of the UNet")
-    parser.add_argument("--calib-pairs", help="pairs manifest (Parquet) to calibrate on; default: synthetic pairs")
+    parser.add_argument("--calib-pairs", help="pairs manifest (Parquet) to calibrate on, e.g. out/manifests/pairs "
+                        "(default: pairs drawn like the demo dataset, with their CatVTON masks)")
     parser.add_argument("--calib-masks", help="output folder holding <group>/agnostic-mask/ for --calib-pairs")
     parser.add_argument("--calib-size", type=int, default=2, help="pairs to run for calibration")
     parser.add_argument("--calib-steps", type=int, default=50, help="denoising steps per calibration pair")
@@ -252,7 +254,7 @@ def convert_from_args(args: argparse.Namespace) -> Path:
         if args.calib_pairs:
             pairs = manifest_pairs(args.calib_pairs, args.calib_masks, args.calib_size)
         else:
-            pairs = synthetic_pairs(args.calib_size, args.height, args.width)
+            pairs = demo_pairs(args.calib_size, args.height, args.width)
     return convert_weights(
         args.weights, args.out, version=args.version, height=args.height, width=args.width, batch=args.batch,
         calibration_pairs=pairs, calibration_steps=args.calib_steps, quantize_attention=args.quantize_attention,
