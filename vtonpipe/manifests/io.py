@@ -94,10 +94,12 @@ def read_manifest(
     cols = None if columns is None else list(dict.fromkeys([key, *columns]))
     tables = []
     for f in files:
-        t = pq.read_table(f)
-        if cols is not None:
-            t = t.select([c for c in cols if c in t.column_names])
-        tables.append(t)
+        schema = pq.read_schema(f)
+        names = [c for c in (cols or schema.names) if c in schema.names]
+        # Paths, groups and stems repeat across rows (a catalog pairs every person with every
+        # garment): dictionary-encoded they cost a fraction of the memory.
+        repeated = [c for c in names if c not in (key, "status", "error_type") and pa.types.is_string(schema.field(c).type)]
+        tables.append(pq.read_table(f, columns=names, read_dictionary=repeated))
     table = pa.concat_tables(tables, promote_options="default")
     return latest_per_key(table, key)
 
