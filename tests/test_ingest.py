@@ -160,3 +160,12 @@ def test_missing_layout_is_a_clear_error(tmp_path):
         layouts.scan_vitonhd(tmp_path)
     with pytest.raises(ConfigError, match="--category"):
         layouts.scan_catalog(tmp_path, tmp_path, "hats")
+
+
+def test_relative_roots_become_absolute_paths(tmp_path, monkeypatch):
+    _img(tmp_path / "p" / "a.png")
+    _img(tmp_path / "g" / "b.png")
+    monkeypatch.chdir(tmp_path)
+    ingest(layouts.scan_catalog("p", "g", "upper"), tmp_path / "out", progress=False)
+    pair = read_manifest(tmp_path / "out", "pairs").to_pylist()[0]
+    assert os.path.isabs(pair["person_image"]) and os.path.isabs(pair["garment_image"])

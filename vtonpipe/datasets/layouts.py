@@ -110,7 +110,7 @@ def _dedupe(pairs: list[PairSpec], problems: list[Problem]) -> list[PairSpec]:
 
 def scan_vitonhd(root: str | os.PathLike, splits: tuple[str, ...] = VITONHD_SPLITS,
                  modes: tuple[str, ...] = ("paired", "unpaired")) -> Scan:
-    root = Path(root)
+    root = Path(root).absolute()  # rows hold absolute paths: actors may run elsewhere
     persons, garments, pairs, problems = [], [], [], []
     found = False
     for split in splits:
@@ -139,7 +139,7 @@ def scan_vitonhd(root: str | os.PathLike, splits: tuple[str, ...] = VITONHD_SPLI
 
 
 def scan_dresscode(root: str | os.PathLike, modes: tuple[str, ...] = ("paired", "unpaired")) -> Scan:
-    root = Path(root)
+    root = Path(root).absolute()  # rows hold absolute paths: actors may run elsewhere
     persons, garments, pairs, problems = [], [], [], []
     found = False
     for category, cloth_type in DRESSCODE_CATEGORIES.items():
@@ -176,9 +176,10 @@ def scan_catalog(persons_dir: str | os.PathLike, garments_dir: str | os.PathLike
     for label, d in (("--persons", persons_dir), ("--garments", garments_dir)):
         if not Path(d).is_dir():
             raise ConfigError(f"{label} {d} is not a folder")
-    persons = [Item("catalog", "catalog", "", n, str(Path(persons_dir) / n), category,
+    persons_dir, garments_dir = Path(persons_dir).absolute(), Path(garments_dir).absolute()
+    persons = [Item("catalog", "catalog", "", n, str(persons_dir / n), category,
                     {"ann_parse": None, "ann_densepose": None, "ann_agnostic_mask": None})
-               for n in _images(Path(persons_dir))]
-    garments = [Item("catalog", "catalog", "", n, str(Path(garments_dir) / n), category, {"ann_cloth_mask": None})
-                for n in _images(Path(garments_dir))]
+               for n in _images(persons_dir)]
+    garments = [Item("catalog", "catalog", "", n, str(garments_dir / n), category, {"ann_cloth_mask": None})
+                for n in _images(garments_dir)]
     return Scan(persons, garments, [], [], cross_product=True)
