@@ -13,8 +13,6 @@ Cost does not depend on weight values, so random weights time the real model.
 from __future__ import annotations
 
 import argparse
-import resource
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,11 +20,18 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 import torch
-from torch.nn.attention import SDPBackend, sdpa_kernel
-from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.timing import (  # noqa: E402
+    forward_flops,
+    median_seconds,
+    ov_fp32_config,
+    peak_rss_gib,
+    print_backend_table,
+    relative_l2,
+    sgemm_peak_gflops,
+)
 from vtonpipe.models.catvton.definition import UNetStep, build_unet  # noqa: E402
 from vtonpipe.models.catvton.export import quantize_unet_model, to_ov  # noqa: E402
 from vtonpipe.models.catvton.tiny import TINY_UNET  # noqa: E402
@@ -44,32 +49,6 @@ SD15_INPAINT_UNET = {
     "attention_head_dim": 8,
     "norm_num_groups": 32,
 }
-
-
-def peak_rss_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-
-
-def median_seconds(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def sgemm_peak_gflops(n: int = 4096, repeats: int = 3) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    return 2 * n**3 / median_seconds(lambda: torch.mm(a, b), repeats) / 1e9
-
-
-def step_flops(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> int:
-    # The math SDPA backend exposes attention as bmm, which the flop counter sees.
-    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
-        module(*inputs)
-    return counter.get_total_flops()
 
 
 def main() -> None:
@@ -96,7 +75,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, OpenVINO {ov.__version__}, threads {args.threads or torch.get_num_threads()}")
 
     peak = sgemm_peak_gflops()
-    flops = step_flops(step, (sample, timestep))
+    flops = forward_flops(step, (sample, timestep))
     print(f"sgemm 4096 peak: {peak:.1f} GFLOP/s; one step: {flops / 1e12:.3f} TFLOP")
 
     rows = []
@@ -104,9 +83,7 @@ def main() -> None:
         t_torch = median_seconds(lambda: step(sample, timestep), args.repeats)
     rows.append(("torch fp32 eager", t_torch, peak_rss_gib()))
 
-    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
-    if args.threads:
-        config["INFERENCE_NUM_THREADS"] = args.threads
+    config = ov_fp32_config(args.threads)
     start = time.perf_counter()
     model = to_ov(step, (sample, timestep), ["sample", "timestep"], ["noise"])
     convert_s = time.perf_counter() - start
@@ -116,7 +93,7 @@ def main() -> None:
     with torch.no_grad():
         expected = step(sample, timestep).numpy()
     got = compiled(inputs)[0]
-    rel = float(np.linalg.norm(got - expected) / np.linalg.norm(expected))
+    rel = relative_l2(got, expected)
     rows.append(("OpenVINO fp32", median_seconds(lambda: compiled(inputs), args.repeats), peak_rss_gib()))
     print(f"conversion {convert_s:.1f} s; OpenVINO fp32 vs torch relative L2 {rel:.2e}")
 
@@ -130,7 +107,7 @@ def main() -> None:
         quant_s = time.perf_counter() - start
         del compiled
         compiled_int8 = core.compile_model(quantized, "CPU", config)
-        rel8 = float(np.linalg.norm(compiled_int8(inputs)[0] - expected) / np.linalg.norm(expected))
+        rel8 = relative_l2(compiled_int8(inputs)[0], expected)
         rows.append(("OpenVINO INT8 PTQ", median_seconds(lambda: compiled_int8(inputs), args.repeats), peak_rss_gib()))
         print(f"NNCF PTQ on {len(samples)} random samples {quant_s:.1f} s; INT8 vs torch relative L2 {rel8:.2e} "
               "(random weights: says nothing about real quality)")
@@ -140,11 +117,7 @@ def main() -> None:
     print(f"sgemm 4096 peak after the steps: {peak_after:.1f} GFLOP/s")
     peak = max(peak, peak_after)
 
-    print(f"\n| backend | step s | x torch | GFLOP/s | % sgemm peak | peak RSS GiB |")
-    print("|---|---|---|---|---|---|")
-    for name, seconds, rss in rows:
-        gflops = flops / seconds / 1e9
-        print(f"| {name} | {seconds:.3f} | {t_torch / seconds:.2f} | {gflops:.1f} | {100 * gflops / peak:.0f}% | {rss:.2f} |")
+    print_backend_table(rows, flops, peak)
     if len(rows) == 3:
         print(f"\nINT8 / fp32 OpenVINO speed-up: {rows[1][1] / rows[2][1]:.2f}x")
 
