@@ -90,7 +90,8 @@ class MasksStage(Stage):
         folder, suffix, name, stage = input_map
         path = os.path.join(self.out_dir, item_path(group, folder, stem, suffix))
         if not os.path.exists(path):
-            raise RowError("missing_input", f"{path} does not exist: run `vtonpipe {stage}` first")
+            raise RowError("missing_input", f"{path} does not exist: run `vtonpipe {stage}` first "
+                                            f"(if it ran, its manifest row for this person says why it failed)")
         labels = load_labels(path)
         _check_range(labels, name, path, "bad_labels")
         return labels
