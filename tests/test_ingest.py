@@ -169,3 +169,15 @@ def test_relative_roots_become_absolute_paths(tmp_path, monkeypatch):
     ingest(layouts.scan_catalog("p", "g", "upper"), tmp_path / "out", progress=False)
     pair = read_manifest(tmp_path / "out", "pairs").to_pylist()[0]
     assert os.path.isabs(pair["person_image"]) and os.path.isabs(pair["garment_image"])
+
+
+def test_same_stem_different_extension_is_reported(tmp_path):
+    _img(tmp_path / "p" / "a.jpg")
+    _img(tmp_path / "p" / "a.png")
+    _img(tmp_path / "g" / "b.png")
+    out = tmp_path / "out"
+    ingest(layouts.scan_catalog(tmp_path / "p", tmp_path / "g", "upper"), out, progress=False)
+    persons = _rows(out, "persons")
+    assert persons["catalog/a"]["status"] == "ok" and persons["catalog/a"]["file_name"] == "a.jpg"
+    assert persons["catalog/a.png"]["error_type"] == "duplicate_id"
+    assert read_manifest(out, "pairs").num_rows == 1

@@ -2,7 +2,7 @@
 
     vtonpipe ingest vitonhd ROOT --out OUT        persons, garments, pairs manifests
     vtonpipe densepose|parse|masks|cloth-mask|tryon --out OUT
-    vtonpipe run --out OUT                       every stage, in order, then evaluate
+    vtonpipe run --out OUT                       every stage, in order (each resumes)
     vtonpipe evaluate --results DIR --gt DIR     FID, KID (+ SSIM, LPIPS with --paired)
     vtonpipe demo --out DIR                      synthetic dataset + tiny models, end to end
     vtonpipe devices [--ray-start-args]          OpenVINO devices and Ray resource flags
@@ -107,7 +107,10 @@ def run_stages(cfg, names: list[str], *, progress: bool, command: str) -> list:
             summaries.append(run_stage(stage, cfg, run_id, progress=progress))
     finally:
         print(format_summary(summaries))
-        record_run(cfg.out, run_id, cfg, command, summaries)
+        try:
+            record_run(cfg.out, run_id, cfg, command, summaries)
+        except (OSError, ValueError) as exc:  # never hide the run's own outcome behind run.json
+            print(f"vtonpipe: warning: could not update {cfg.out}/run.json: {exc}", file=sys.stderr)
     return summaries
 
 

@@ -9,7 +9,7 @@
     cache_dir = ""              # OpenVINO compile cache, node-local; "" = ~/.cache/vtonpipe/ov
     models_dir = ""             # IR folders per family; "" = <out>/models
     retry_failed = false        # re-run only rows whose status is "error"
-    reuse_annotations = true    # reuse parse/DensePose/mask files shipped with a dataset
+    reuse_annotations = true    # use the parse, DensePose and agnostic-mask files a dataset ships
     [stages.tryon]              # per-stage options, e.g. steps = 50
 """
 

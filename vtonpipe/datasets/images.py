@@ -10,6 +10,7 @@ import os
 import warnings
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -68,6 +69,13 @@ def load_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarra
 def load_bgr(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """uint8 HxWx3 BGR (the order detectron2 and SCHP models were trained on)."""
     return np.ascontiguousarray(load_rgb(path, max_pixels)[:, :, ::-1])
+
+
+def resize_labels(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A label map at `shape` (H, W) by nearest neighbour, PIL's rule (what DressCode's loader uses)."""
+    if labels.shape == tuple(shape):
+        return labels
+    return cv2.resize(labels, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST_EXACT)
 
 
 def load_labels(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:

@@ -106,8 +106,17 @@ def probe_items(items: list[Item], key: str, kind: str, workers: int, max_pixels
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         rows = list(tqdm(pool.map(lambda it: _probe_row(it, max_pixels), items), total=len(items),
                          desc=f"probe {kind}", unit="img", disable=not progress, leave=False))
+    first: dict[str, str] = {}
     for item, row in zip(items, rows):
-        row[key] = f"{item.group}/{row['stem']}"
+        stem_key = f"{item.group}/{row['stem']}"
+        row[key] = stem_key
+        if stem_key in first:
+            # a.jpg and a.png would share an id and every output path: keep the first, report the other
+            row[key] = f"{item.group}/{row['file_name']}"
+            row.update(status="error", error_type="duplicate_id",
+                       error_message=f"{row['file_name']} has the same id as {first[stem_key]}; rename one")
+        else:
+            first[stem_key] = row["file_name"]
         row["created_at"] = now
         if kind == "persons":
             row["cloth_type"] = item.cloth_type

@@ -19,6 +19,7 @@ from vtonpipe.datasets.images import load_rgb
 from vtonpipe.errors import RowError
 from vtonpipe.eval.metrics import feature_statistics
 from vtonpipe.eval.protocol import resize_to_height
+from vtonpipe.manifests.layout import atomic_target
 from vtonpipe.models.common.ir import sha256_file
 from vtonpipe.models.inception.runtime import InceptionRuntime
 
@@ -77,15 +78,13 @@ def reference_features(
     result = set_features(paths, runtime, height)
     result.digest = digest
     mu, sigma = result.statistics()
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(f".{cache.name}.tmp.npz")
-    np.savez(
-        tmp,
-        features=result.features,
-        mu=mu,
-        sigma=sigma,
-        paths=np.array([str(p) for p in result.paths]),
-        unreadable=np.array(result.unreadable, dtype=str),
-    )
-    os.replace(tmp, cache)
+    with atomic_target(cache) as tmp, open(tmp, "wb") as f:  # a file object: savez adds no suffix
+        np.savez(
+            f,
+            features=result.features,
+            mu=mu,
+            sigma=sigma,
+            paths=np.array([str(p) for p in result.paths]),
+            unreadable=np.array(result.unreadable, dtype=str),
+        )
     return result

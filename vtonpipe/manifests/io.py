@@ -65,7 +65,11 @@ class PartWriter:
         self._atomic = atomic_target(self.target)
         self.tmp = self._atomic.__enter__()
         self.schema = schema
-        self.writer = pq.ParquetWriter(self.tmp, schema)
+        try:
+            self.writer = pq.ParquetWriter(self.tmp, schema)
+        except BaseException:
+            Path(self.tmp).unlink(missing_ok=True)
+            raise
         self.rows = 0
 
     def write(self, table: pa.Table) -> None:
@@ -79,8 +83,10 @@ class PartWriter:
         return self.target
 
     def abort(self) -> None:
-        self.writer.close()
-        Path(self.tmp).unlink(missing_ok=True)
+        try:
+            self.writer.close()
+        finally:
+            Path(self.tmp).unlink(missing_ok=True)
 
 
 def read_manifest(

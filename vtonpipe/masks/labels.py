@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vtonpipe.models.densepose.render import NUM_PARTS
 from vtonpipe.models.schp import labels as schp_labels
 
 LIP = {name: i for i, name in enumerate(schp_labels.LIP.classes)}
@@ -43,7 +44,7 @@ DENSEPOSE = {
     "forearms": (19, 20, 21, 22),
 }
 
-NUM_CLASSES = {"lip": len(LIP), "atr": len(ATR), "densepose": 25}
+NUM_CLASSES = {"lip": len(LIP), "atr": len(ATR), "densepose": NUM_PARTS + 1}  # part ids 1-24 and background
 
 
 def part_ids(names: list[str] | tuple[str, ...], mapping: dict) -> list[int]:

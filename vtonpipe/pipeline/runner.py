@@ -125,7 +125,7 @@ def pool_size(stage: Stage, cfg: Config, todo_rows: int) -> int:
             )
     else:
         units = max(1, int(cluster.get("CPU", 1) // max(stage.resources.num_cpus, 1)) - 1)
-    size = cfg.workers or units
+    size = min(cfg.workers, units) if cfg.workers and cls else (cfg.workers or units)
     return max(1, min(size, math.ceil(todo_rows / stage.batch_size)))
 
 

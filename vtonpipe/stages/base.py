@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from vtonpipe.errors import RowError
+from vtonpipe.manifests.io import MANIFEST_KEYS, ok_rows, read_manifest
 
 OK, ERROR, SKIPPED = "ok", "error", "skipped"
 
@@ -74,6 +75,7 @@ class Stage:
         self.options = dict(options or {})
         self.device = "none"
         self.model_id: str | None = None
+        self.upstream: dict[str, frozenset[str] | None] = {}  # manifest -> ok keys, set by check()
 
     # -- driver side ------------------------------------------------------------------------
     @classmethod
@@ -83,6 +85,15 @@ class Stage:
 
     def check(self) -> None:
         """Fail fast on the driver when the stage cannot run at all (missing models...)."""
+
+    def ok_keys(self, manifest: str) -> frozenset[str] | None:
+        """Keys whose latest row in `manifest` is ok; None when that manifest does not exist.
+
+        A consuming stage checks these as well as the files, so an output left on disk by an
+        earlier successful run is not used after a rerun of its producer recorded an error.
+        """
+        table = ok_rows(read_manifest(self.out_dir, manifest, columns=["status"]))
+        return None if table is None else frozenset(table[MANIFEST_KEYS[manifest]].to_pylist())
 
     def model_folder(self, option: str, name: str) -> Path:
         """An IR folder: the path in option `option`, else <models_dir>/<name>."""

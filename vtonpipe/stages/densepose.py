@@ -6,7 +6,8 @@ Writes ``<group>/densepose-parts/<stem>.png`` (uint8 part ids 0-24, lossless) an
 ``reuse_annotations`` a DressCode part-label PNG shipped with the dataset (``ann_densepose``) is
 used instead of the model; its row has no score and its box is the extent of the labelled pixels.
 Options: ``score_threshold`` (0.8), ``pad_mode`` ("exact" as detectron2, or "canvas": see
-vtonpipe.models.densepose.runtime), ``reuse_annotations`` (False), ``ir`` / ``models_dir``.
+vtonpipe.models.densepose.runtime), ``reuse_annotations`` (the global, on unless
+``--no-reuse-annotations``), ``ir`` / ``models_dir``.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-import cv2
 import numpy as np
 import pyarrow as pa
 
-from vtonpipe.datasets.images import load_bgr, load_labels
+from vtonpipe.datasets.images import load_bgr, load_labels, resize_labels
 from vtonpipe.errors import ModelFilesError, RowError
 from vtonpipe.manifests.layout import atomic_save_image, item_path
 from vtonpipe.masks.rle import encode_rle
@@ -44,9 +44,7 @@ def annotation_parts(path: str, height: int, width: int) -> np.ndarray:
     parts = load_labels(path)
     if parts.max(initial=0) > NUM_PARTS:
         raise RowError("bad_annotation", f"{path}: values up to {parts.max()} are not DensePose part ids 0-24")
-    if parts.shape != (height, width):
-        parts = cv2.resize(parts, (width, height), interpolation=cv2.INTER_NEAREST)
-    return parts
+    return resize_labels(parts, (height, width))
 
 
 def is_part_label_png(path: str | None) -> bool:
@@ -76,8 +74,6 @@ class DensePoseStage(Stage):
         (("--pad-mode",), {"choices": ["exact", "canvas"], "default": "exact",
                            "help": "exact: pad to /32 like detectron2 (compiles per input size); "
                                    "canvas: pad into the IR's static canvas (one compile)"}),
-        (("--reuse-annotations",), {"action": "store_true",
-                                    "help": "use DressCode part-label PNGs shipped with the dataset when present"}),
     ]
 
     def ir_dir(self) -> Path:

@@ -275,7 +275,8 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gt", required=True, help="folder of ground-truth PERSON images (never garments)")
     parser.add_argument("--paired", action="store_true", help="paired setting: add per-pair SSIM and LPIPS")
     parser.add_argument("--out", help="output folder for eval/ and manifests/metrics/ (default: --results)")
-    parser.add_argument("--models-dir", default="models", help="holds the inception/ and lpips/ IR folders")
+    parser.add_argument("--models-dir", help="holds the inception/ and lpips/ IR folders (default: <out>/models "
+                        "when --out is given, as for the other commands, else ./models)")
     parser.add_argument("--inception-ir", help="Inception IR folder (default <models-dir>/inception)")
     parser.add_argument("--lpips-ir", help="LPIPS IR folder (default <models-dir>/lpips)")
     parser.add_argument("--device", default="CPU", help="OpenVINO device (default CPU)")
@@ -287,7 +288,8 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def evaluate_from_args(args: argparse.Namespace, images_for: ImagesFor | None = None) -> dict[str, Any]:
-    options = {"models_dir": args.models_dir, "inception_ir": args.inception_ir, "lpips_ir": args.lpips_ir}
+    models_dir = args.models_dir or (os.path.join(args.out, "models") if args.out else "models")
+    options = {"models_dir": models_dir, "inception_ir": args.inception_ir, "lpips_ir": args.lpips_ir}
     return run_evaluation(
         args.results,
         args.gt,

@@ -17,11 +17,10 @@ from __future__ import annotations
 import os
 from typing import Any, ClassVar
 
-import cv2
 import numpy as np
 import pyarrow as pa
 
-from vtonpipe.datasets.images import load_labels, load_rgb
+from vtonpipe.datasets.images import load_labels, load_rgb, resize_labels
 from vtonpipe.errors import RowError
 from vtonpipe.manifests.layout import atomic_save_image, item_path
 from vtonpipe.masks.agnostic import CLOTH_TYPES, agnostic_image, agnostic_mask
@@ -63,6 +62,9 @@ class MasksStage(Stage):
     batch_size = 8
     resources = Resources(num_cpus=1, device_class=None)
 
+    def check(self) -> None:
+        self.upstream = {stage: self.ok_keys(stage) for stage in ("densepose", "parse")}
+
     def _dataset_maps(self, row: dict[str, Any], shape: tuple[int, int]) -> dict[str, np.ndarray]:
         """The maps the dataset's annotations give for this person, at the image's size."""
         if not self.options.get("reuse_annotations", True):
@@ -79,16 +81,16 @@ class MasksStage(Stage):
                 except ValueError as exc:
                     raise RowError("bad_annotation", f"{path}: {exc}") from None
                 _check_range(labels, name, path, "bad_annotation")
-                if labels.shape != shape:
-                    # DressCode's own loader resizes its maps to the image with nearest neighbour.
-                    labels = cv2.resize(labels, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
-                maps[name] = labels
+                maps[name] = resize_labels(labels, shape)
         return maps
 
-    def _stage_map(self, group: str, stem: str, input_map: tuple[str, str, str, str]) -> np.ndarray:
+    def _stage_map(self, row: dict[str, Any], input_map: tuple[str, str, str, str]) -> np.ndarray:
         """One INPUT_MAPS entry as the densepose or parse stage wrote it for this person."""
         folder, suffix, name, stage = input_map
-        path = os.path.join(self.out_dir, item_path(group, folder, stem, suffix))
+        ready = self.upstream.get(stage)
+        if ready is not None and row[self.key] not in ready:
+            raise RowError("missing_input", f"the {stage} manifest has no ok row for {row[self.key]} (see its error)")
+        path = os.path.join(self.out_dir, item_path(row["group"], folder, row["stem"], suffix))
         if not os.path.exists(path):
             raise RowError("missing_input", f"{path} does not exist: run `vtonpipe {stage}` first "
                                             f"(if it ran, its manifest row for this person says why it failed)")
@@ -106,7 +108,7 @@ class MasksStage(Stage):
         for input_map in INPUT_MAPS:
             name, stage = input_map[2:]
             if name not in maps:
-                maps[name] = self._stage_map(group, stem, input_map)
+                maps[name] = self._stage_map(row, input_map)
                 sources[name] = stage
         sizes = {name: m.shape for name, m in maps.items()} | {"image": person.shape[:2]}
         if len(set(sizes.values())) != 1:

@@ -17,11 +17,10 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-import cv2
 import numpy as np
 import pyarrow as pa
 
-from vtonpipe.datasets.images import load_bgr, load_labels
+from vtonpipe.datasets.images import load_bgr, load_labels, resize_labels
 from vtonpipe.errors import ModelFilesError, RowError
 from vtonpipe.manifests.layout import atomic_save_image, item_path
 from vtonpipe.models.common.ir import read_model_json
@@ -96,9 +95,7 @@ class ParseStage(Stage):
                 "bad_annotation",
                 f"{ann}: label {int(labels.max())} is outside ATR's {self.atr.labels.num_classes} classes",
             )
-        if labels.shape != shape:
-            labels = cv2.resize(labels, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST_EXACT)
-        return labels
+        return resize_labels(labels, shape)
 
     def _save(self, group: str, folder: str, stem: str, labels: np.ndarray, palette: list[int]) -> str:
         rel = item_path(group, folder, stem, ".png")

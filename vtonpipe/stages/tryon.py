@@ -74,6 +74,7 @@ class TryonStage(Stage):
                 f"--weights DIR --out {ir}` (or `vtonpipe models tiny {self.model}` for the test preset)"
             )
         read_model_json(ir, self.model)
+        self.upstream = {"masks": self.ok_keys("masks")}
 
     def setup(self, device: str) -> None:
         from vtonpipe.models.catvton.runtime import CatVTONRuntime
@@ -89,6 +90,9 @@ class TryonStage(Stage):
         annotation = row.get("ann_agnostic_mask")
         if self.options.get("reuse_annotations") and annotation and os.path.isfile(annotation):
             return annotation
+        ready = self.upstream.get("masks")
+        if ready is not None and row["person_id"] not in ready:
+            raise RowError("missing_input", f"the masks manifest has no ok row for {row['person_id']} (see its error)")
         rel = item_path(row["person_group"], "agnostic-mask", f"{row['person_stem']}_mask", ".png")
         path = os.path.join(self.out_dir, rel)
         if not os.path.isfile(path):
