@@ -9,7 +9,8 @@ from typing import ClassVar
 import pyarrow as pa
 
 from vtonpipe.errors import RowError
-from vtonpipe.manifests.layout import atomic_write_bytes, item_path
+from vtonpipe.atomic import atomic_write_bytes
+from vtonpipe.manifests.layout import item_path
 from vtonpipe.stages.base import Resources, Stage
 
 

@@ -10,7 +10,7 @@ from pycocotools import mask as mask_utils
 
 from vtonpipe.datasets.images import load_labels, load_rgb
 from vtonpipe.errors import ModelFilesError
-from vtonpipe.models.densepose.render import parula_table, render_parts
+from vtonpipe.labels.densepose import parula_table, render_parts
 from vtonpipe.models.densepose.tiny import build_tiny_ir
 from vtonpipe.stages.densepose import DensePoseStage
 

@@ -9,7 +9,7 @@ import pytest
 
 from vtonpipe.datasets.synthetic import draw_person
 from vtonpipe.masks.agnostic import CLOTH_TYPES, agnostic_image, agnostic_mask, kernel_sizes
-from vtonpipe.masks.labels import ATR, LIP
+from vtonpipe.labels.parsing import ATR_IDS as ATR, LIP_IDS as LIP
 
 SIZES = [(203, 154), (256, 192), (517, 389)]
 

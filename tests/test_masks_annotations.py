@@ -11,12 +11,12 @@ import pytest
 
 from vtonpipe.datasets.images import load_labels, load_rgb
 from vtonpipe.datasets.synthetic import write_synthetic_vitonhd
-from vtonpipe.manifests.layout import atomic_save_image
+from vtonpipe.atomic import atomic_save_image
 from vtonpipe.masks.agnostic import agnostic_mask
 from vtonpipe.masks.annotations import atr_from_cihp, lip_from_cihp, parts_from_rendering
-from vtonpipe.masks.labels import ATR, CIHP, LIP
-from vtonpipe.models.densepose.render import render_parts
-from vtonpipe.models.schp.labels import palette
+from vtonpipe.labels.parsing import ATR_IDS as ATR, CIHP_IDS as CIHP, LIP_IDS as LIP
+from vtonpipe.labels.densepose import render_parts
+from vtonpipe.labels.parsing import palette
 from vtonpipe.stages.masks import MasksStage
 
 N_PERSONS = 6

@@ -9,10 +9,10 @@ import pytest
 
 from vtonpipe.datasets.images import load_labels, load_rgb
 from vtonpipe.datasets.synthetic import draw_person
-from vtonpipe.manifests.layout import atomic_save_image
+from vtonpipe.atomic import atomic_save_image
 from vtonpipe.masks.agnostic import agnostic_mask
 from vtonpipe.masks.rle import decode_rle
-from vtonpipe.models.schp.labels import palette
+from vtonpipe.labels.parsing import palette
 from vtonpipe.stages.masks import MasksStage
 
 H, W = 203, 154  # not multiples of 4

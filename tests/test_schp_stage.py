@@ -10,7 +10,7 @@ from PIL import Image
 
 from vtonpipe.datasets.images import load_bgr, load_labels
 from vtonpipe.errors import ModelFilesError
-from vtonpipe.models.schp.labels import palette
+from vtonpipe.labels.parsing import palette
 from vtonpipe.models.schp.runtime import SCHPRuntime
 from vtonpipe.models.schp.tiny import build_tiny_ir
 from vtonpipe.stages.parse import ParseStage

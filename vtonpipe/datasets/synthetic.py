@@ -16,10 +16,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vtonpipe.manifests.layout import atomic_save_image
-from vtonpipe.masks.labels import ATR, CIHP, LIP
-from vtonpipe.models.densepose.render import render_parts
-from vtonpipe.models.schp.labels import palette as label_palette
+from vtonpipe.atomic import atomic_save_image
+from vtonpipe.labels.densepose import render_parts
+from vtonpipe.labels.parsing import ATR_IDS, CIHP_IDS, LIP_IDS
+from vtonpipe.labels.parsing import palette as label_palette
 
 WHITE = (255, 255, 255)
 OFF_WHITE = (246, 246, 246)  # the VITON-HD product-shot background (community report)
@@ -28,7 +28,7 @@ PATTERNS = ("solid", "stripes", "dots")
 LOWER = ("pants", "skirt")
 
 # LIP -> ATR for the classes the figures use; the neck is ATR Face (SCHP-ATR labels it so).
-_LIP_TO_ATR = {LIP[n]: ATR[n] for n in ATR if n in LIP}
+_LIP_TO_ATR = {LIP_IDS[n]: ATR_IDS[n] for n in ATR_IDS if n in LIP_IDS}
 
 
 @dataclass(frozen=True)
@@ -133,10 +133,10 @@ def draw_person(
     lip = np.zeros((height, width), np.uint8)
     neck = np.zeros((height, width), np.uint8)
     # side = -1: the person's right (image left); +1: the person's left.
-    sides = {-1: dict(thigh=7, shin=11, foot=5, upper=16, fore=20, hand=3, arm=LIP["Right-arm"],
-                      leg=LIP["Right-leg"], shoe=LIP["Right-shoe"]),
-             +1: dict(thigh=8, shin=12, foot=6, upper=15, fore=19, hand=4, arm=LIP["Left-arm"],
-                      leg=LIP["Left-leg"], shoe=LIP["Left-shoe"])}  # fmt: skip
+    sides = {-1: dict(thigh=7, shin=11, foot=5, upper=16, fore=20, hand=3, arm=LIP_IDS["Right-arm"],
+                      leg=LIP_IDS["Right-leg"], shoe=LIP_IDS["Right-shoe"]),
+             +1: dict(thigh=8, shin=12, foot=6, upper=15, fore=19, hand=4, arm=LIP_IDS["Left-arm"],
+                      leg=LIP_IDS["Left-leg"], shoe=LIP_IDS["Left-shoe"])}  # fmt: skip
     joints = {}
     for side, ids in sides.items():
         hip, knee = (cx + side * leg_dx, hip_y), (cx + side * leg_dx * 1.05, knee_y)
@@ -173,42 +173,42 @@ def draw_person(
     if lower == "pants":
         for side in sides:
             hip, knee, ankle = joints[side][:3]
-            _limb(lip, hip, knee, 22 * s, LIP["Pants"])
-            _limb(lip, knee, ankle, 17 * s, LIP["Pants"])
-        cv2.fillPoly(lip, [pelvis], LIP["Pants"])
+            _limb(lip, hip, knee, 22 * s, LIP_IDS["Pants"])
+            _limb(lip, knee, ankle, 17 * s, LIP_IDS["Pants"])
+        cv2.fillPoly(lip, [pelvis], LIP_IDS["Pants"])
     else:
         skirt = np.array([_pt(cx - waist_dx, waist_y), _pt(cx + waist_dx, waist_y),
                           _pt(cx + 34 * s, 176 * s), _pt(cx - 34 * s, 176 * s)])  # fmt: skip
-        cv2.fillPoly(lip, [skirt], LIP["Skirt"])
+        cv2.fillPoly(lip, [skirt], LIP_IDS["Skirt"])
     for side, ids in sides.items():
         _, _, _, shoulder, elbow, wrist, _ = joints[side]
         _limb(lip, shoulder, elbow, 12 * s, ids["arm"])
         _limb(lip, elbow, wrist, 10 * s, ids["arm"])
         cv2.circle(lip, _pt(wrist[0], wrist[1] + 6 * s), int(round(7 * s)), ids["arm"], -1)
-    lip[neck > 0] = LIP["Background"]
-    cv2.fillPoly(lip, [torso], LIP["Upper-clothes"])
+    lip[neck > 0] = LIP_IDS["Background"]
+    cv2.fillPoly(lip, [torso], LIP_IDS["Upper-clothes"])
     # Sleeves: short ones end halfway down the upper arm, long ones just above the hand.
     for side in sides:
         _, _, _, shoulder, elbow, wrist, _ = joints[side]
         if style.sleeves == "short":
-            _limb(lip, shoulder, _lerp(shoulder, elbow, 0.55), 15 * s, LIP["Upper-clothes"])
+            _limb(lip, shoulder, _lerp(shoulder, elbow, 0.55), 15 * s, LIP_IDS["Upper-clothes"])
         elif style.sleeves == "long":
-            _limb(lip, shoulder, elbow, 15 * s, LIP["Upper-clothes"])
-            _limb(lip, elbow, _lerp(elbow, wrist, 0.7), 13 * s, LIP["Upper-clothes"])
-    cv2.ellipse(lip, _pt(cx, head_y - 4 * s), _pt(head_rx * 1.2, head_ry * 1.05), 0, 0, 360, LIP["Hair"], -1)
+            _limb(lip, shoulder, elbow, 15 * s, LIP_IDS["Upper-clothes"])
+            _limb(lip, elbow, _lerp(elbow, wrist, 0.7), 13 * s, LIP_IDS["Upper-clothes"])
+    cv2.ellipse(lip, _pt(cx, head_y - 4 * s), _pt(head_rx * 1.2, head_ry * 1.05), 0, 0, 360, LIP_IDS["Hair"], -1)
     face = np.zeros((height, width), np.uint8)
     cv2.ellipse(face, _pt(cx, head_y + 2 * s), _pt(head_rx, head_ry), 0, 0, 360, 1, -1)
-    lip[face > 0] = LIP["Face"]
+    lip[face > 0] = LIP_IDS["Face"]
     dense[(face > 0) & right_half] = 23
     dense[(face > 0) & ~right_half] = 24
-    visible_neck = (neck > 0) & (lip == LIP["Background"])
+    visible_neck = (neck > 0) & (lip == LIP_IDS["Background"])
 
     atr = np.zeros_like(lip)
     for lip_id, atr_id in _LIP_TO_ATR.items():
         atr[lip == lip_id] = atr_id
-    atr[visible_neck] = ATR["Face"]
+    atr[visible_neck] = ATR_IDS["Face"]
     cihp = lip.copy()
-    cihp[visible_neck] = CIHP["Neck"]
+    cihp[visible_neck] = CIHP_IDS["Neck"]
 
     image = _render_person(rng, lip, visible_neck, style, background, s)
     return SyntheticPerson(image, lip, atr, cihp, dense, style)
@@ -222,18 +222,18 @@ def _render_person(rng, lip, visible_neck, style, background, scale) -> np.ndarr
     tone = rng.uniform(0.55, 1.05)
     skin = tuple(int(c * tone) for c in (232, 180, 146))
     colors = {
-        LIP["Hair"]: _color(rng, (0.1, 0.45)),
-        LIP["Pants"]: _color(rng, (0.15, 0.6)),
-        LIP["Skirt"]: _color(rng, (0.15, 0.6)),
-        LIP["Left-shoe"]: (40, 35, 30),
-        LIP["Right-shoe"]: (40, 35, 30),
+        LIP_IDS["Hair"]: _color(rng, (0.1, 0.45)),
+        LIP_IDS["Pants"]: _color(rng, (0.15, 0.6)),
+        LIP_IDS["Skirt"]: _color(rng, (0.15, 0.6)),
+        LIP_IDS["Left-shoe"]: (40, 35, 30),
+        LIP_IDS["Right-shoe"]: (40, 35, 30),
     }
-    for label in (LIP["Face"], LIP["Left-arm"], LIP["Right-arm"], LIP["Left-leg"], LIP["Right-leg"]):
+    for label in (LIP_IDS["Face"], LIP_IDS["Left-arm"], LIP_IDS["Right-arm"], LIP_IDS["Left-leg"], LIP_IDS["Right-leg"]):
         colors[label] = skin
     for label, color in colors.items():
         image[lip == label] = color
     image[visible_neck] = tuple(int(c * 0.9) for c in skin)
-    _paint_garment(image, lip == LIP["Upper-clothes"], style, scale)
+    _paint_garment(image, lip == LIP_IDS["Upper-clothes"], style, scale)
     noise = rng.normal(0.0, 2.0, size=image.shape)
     return np.clip(image + noise, 0, 255).astype(np.uint8)
 

@@ -19,7 +19,7 @@ from vtonpipe.datasets.images import load_rgb
 from vtonpipe.errors import RowError
 from vtonpipe.eval.metrics import feature_statistics
 from vtonpipe.eval.protocol import resize_to_height
-from vtonpipe.manifests.layout import atomic_target
+from vtonpipe.atomic import atomic_target
 from vtonpipe.models.common.ir import sha256_file
 from vtonpipe.models.inception.runtime import InceptionRuntime
 

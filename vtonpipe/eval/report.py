@@ -17,7 +17,7 @@ from typing import Any
 from PIL import Image
 
 from vtonpipe.datasets.images import MAX_PIXELS
-from vtonpipe.manifests.layout import atomic_write_bytes
+from vtonpipe.atomic import atomic_write_bytes
 
 SHEET_COLUMNS = ("person", "garment", "mask", "result", "gt")
 THUMB_HEIGHT = 192

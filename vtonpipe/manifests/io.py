@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from vtonpipe.manifests.layout import atomic_target, manifest_dir
+from vtonpipe.atomic import atomic_target
+from vtonpipe.manifests.layout import manifest_dir
 
 # Key column of every manifest vtonpipe writes.
 MANIFEST_KEYS = {

@@ -13,7 +13,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vtonpipe.masks.labels import ATR, DENSEPOSE, LIP, part_mask
+from vtonpipe.labels.densepose import PART_GROUPS
+from vtonpipe.labels.lookup import part_mask
+from vtonpipe.labels.parsing import ATR_IDS, LIP_IDS
 
 CLOTH_TYPES = ("upper", "lower", "overall", "inner", "outer")
 
@@ -73,7 +75,7 @@ def kernel_sizes(height: int, width: int) -> tuple[int, int]:
 
 
 def _both(names, lip: np.ndarray, atr: np.ndarray) -> np.ndarray:
-    return part_mask(lip, names, LIP) | part_mask(atr, names, ATR)
+    return part_mask(lip, names, LIP_IDS) | part_mask(atr, names, ATR_IDS)
 
 
 def _u8(mask: np.ndarray) -> np.ndarray:
@@ -92,7 +94,7 @@ def convex_hull_mask(mask: np.ndarray) -> np.ndarray:
 def dense_area(densepose_parts: np.ndarray, cloth_type: str, kernel: np.ndarray) -> np.ndarray:
     """DensePose parts under the garment, dilated at quarter scale (cheap, blocky growth)."""
     height, width = densepose_parts.shape
-    area = _u8(part_mask(densepose_parts, MASK_DENSE[cloth_type], DENSEPOSE))
+    area = _u8(part_mask(densepose_parts, MASK_DENSE[cloth_type], PART_GROUPS))
     small = cv2.resize(area, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_NEAREST)
     small = cv2.dilate(small, kernel, iterations=2)
     # Back to the exact input size: a x4 upscale would be off for sizes not divisible by 4.
@@ -121,20 +123,20 @@ def agnostic_mask(
 
     # Strong protection survives everything but the final dilation: hands and feet (where the
     # parsers call them limbs) and the LIP face.
-    extremities = cv2.dilate(_u8(part_mask(densepose_parts, ("hands", "feet"), DENSEPOSE)), kernel)
+    extremities = cv2.dilate(_u8(part_mask(densepose_parts, ("hands", "feet"), PART_GROUPS)), kernel)
     strong_protect = (extremities > 0) & _both(LIMBS, lip, atr)
-    strong_protect |= part_mask(lip, ("Face",), LIP)
+    strong_protect |= part_mask(lip, ("Face",), LIP_IDS)
 
     weak_protect = (
         strong_protect
         | _both(PROTECT_BODY[cloth_type], lip, atr)
-        | part_mask(lip, PROTECT_CLOTH_LIP[cloth_type], LIP)
-        | part_mask(atr, PROTECT_CLOTH_ATR[cloth_type], ATR)
+        | part_mask(lip, PROTECT_CLOTH_LIP[cloth_type], LIP_IDS)
+        | part_mask(atr, PROTECT_CLOTH_ATR[cloth_type], ATR_IDS)
         | _both(("Hair",), lip, atr)
         | _both(ACCESSORIES, lip, atr)
     )
     garment = _both(MASK_CLOTH[cloth_type], lip, atr)
-    background = part_mask(lip, ("Background",), LIP) & part_mask(atr, ("Background",), ATR)
+    background = part_mask(lip, ("Background",), LIP_IDS) & part_mask(atr, ("Background",), ATR_IDS)
 
     mask = (~weak_protect & ~background) | dense_area(densepose_parts, cloth_type, kernel)
     mask = convex_hull_mask(mask) & ~weak_protect

@@ -38,8 +38,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vtonpipe.masks.labels import ATR, CIHP, LIP
-from vtonpipe.models.densepose.render import parula_table
+from vtonpipe.labels.densepose import parula_table
+from vtonpipe.labels.parsing import ATR_IDS, CIHP_IDS, LIP_IDS
 
 _CIHP_TO_ATR_NAMES = {
     "Background": "Background", "Hat": "Hat", "Hair": "Hair", "Sunglasses": "Sunglasses",
@@ -73,7 +73,7 @@ def lip_from_cihp(cihp: np.ndarray) -> np.ndarray:
     """uint8 HxW SCHP-LIP ids from CIHP ids: the same ids, with the neck as background."""
     _check_cihp(cihp)
     lip = cihp.astype(np.uint8)  # a copy
-    lip[cihp == CIHP["Neck"]] = LIP["Background"]
+    lip[cihp == CIHP_IDS["Neck"]] = LIP_IDS["Background"]
     return lip
 
 
@@ -106,12 +106,12 @@ def atr_from_cihp(cihp: np.ndarray) -> np.ndarray:
     _check_cihp(cihp)
     lut = np.zeros(256, np.uint8)
     for cihp_name, atr_name in _CIHP_TO_ATR_NAMES.items():
-        lut[CIHP[cihp_name]] = ATR[atr_name]
+        lut[CIHP_IDS[cihp_name]] = ATR_IDS[atr_name]
     atr = lut[cihp]
     for cihp_name, pair in _SIDED:
-        where = cihp == CIHP[cihp_name]
+        where = cihp == CIHP_IDS[cihp_name]
         if where.any():
-            atr[where] = _nearest_side(atr, where, (ATR[pair[0]], ATR[pair[1]]))
+            atr[where] = _nearest_side(atr, where, (ATR_IDS[pair[0]], ATR_IDS[pair[1]]))
     return atr
 
 

@@ -1,53 +1,74 @@
-"""The model families vtonpipe knows, and where their official files come from."""
+"""The registry of model families and the protocol each one follows (see vtonpipe/models/__init__.py).
+
+Only the light ``__init__`` of a family is imported to list it; checkpoint/export/tiny import
+torch and are loaded for `models convert|tiny` alone.
+"""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
+from types import ModuleType
+from typing import Any
 
-from vtonpipe.errors import VtonpipeError
+from vtonpipe.errors import ConfigError
 
-FAMILIES = {
-    "catvton": "CatVTON try-on (SD-1.5 inpainting UNet + CatVTON attention + sd-vae-ft-mse)",
-    "schp": "SCHP human parsing, LIP (20 classes) or ATR (18 classes)",
-    "densepose": "DensePose R50-FPN (densepose_rcnn_R_50_FPN_s1x, model_final_162be9.pkl)",
-    "inception": "Inception-v3 features for FID/KID (clean-fid's inception-2015-12-05.pt)",
-    "lpips": "LPIPS with the SqueezeNet backbone",
+# Every family vtonpipe knows, in the order `vtonpipe models list` shows them.
+FAMILIES = ("catvton", "stableviton", "dmvton", "pfafn", "openpose", "densepose", "schp", "inception", "lpips")
+NAMES = ("FAMILY", "DESCRIPTION", "LICENSE", "WEIGHTS", "RUNTIME", "IR_NAMES")
+VERBS = {
+    "checkpoint": ("load_checkpoint",),
+    "export": ("export_ir", "add_convert_arguments", "convert_from_args"),
+    "tiny": ("write_tiny_weights", "build_tiny_ir"),
 }
-
-# Hugging Face repos `vtonpipe models fetch catvton DIR` downloads, and the sub-folder each lands in.
-# The CatVTON repo also carries SCHP/ and DensePose/ weights used by the parse and densepose stages.
-CATVTON_REPOS = {
-    "base": "booksforcharlie/stable-diffusion-inpainting",
-    "catvton": "zhengchong/CatVTON",
-    "vae": "stabilityai/sd-vae-ft-mse",
-}
-
-
-def family_module(family: str, part: str):
-    """Import vtonpipe.models.<family>.<part> (export, tiny, runtime)."""
-    if family not in FAMILIES:
-        raise KeyError(family)
-    return importlib.import_module(f"vtonpipe.models.{family}.{part}")
 
 
 def installed_families() -> list[str]:
-    return [f for f in FAMILIES if importlib.util.find_spec(f"vtonpipe.models.{f}.export") is not None]
+    """Families whose package is present in this install."""
+    return [f for f in FAMILIES if importlib.util.find_spec(f"vtonpipe.models.{f}") is not None]
 
 
-def fetch_catvton(target: str) -> None:
-    """Download the three repos CatVTON needs into target/{base,catvton,vae} (needs network access)."""
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError as exc:
-        raise VtonpipeError("`models fetch` needs huggingface_hub (pip install 'vtonpipe[convert]')") from exc
-    patterns = {"base": ["unet/*", "scheduler/*", "model_index.json"], "catvton": None, "vae": None}
-    for sub, repo in CATVTON_REPOS.items():
-        try:
-            snapshot_download(repo_id=repo, local_dir=f"{target}/{sub}", allow_patterns=patterns[sub])
-        except Exception as exc:  # offline machines, proxies, gated repos: all end here
-            raise VtonpipeError(
-                f"could not download {repo} into {target}/{sub} ({type(exc).__name__}: {exc}). This needs "
-                "access to the Hugging Face hub; on an offline machine copy the three repos there by hand "
-                f"({', '.join(f'{k}/ <- {v}' for k, v in CATVTON_REPOS.items())})."
-            ) from None
+def family(name: str) -> ModuleType:
+    """The family's ``__init__`` module (its declared names); ConfigError for an unknown name."""
+    if name not in installed_families():
+        raise ConfigError(f"unknown model family {name!r}; choose one of {', '.join(installed_families())}")
+    return importlib.import_module(f"vtonpipe.models.{name}")
+
+
+def family_module(name: str, part: str) -> ModuleType:
+    """vtonpipe.models.<name>.<part> (checkpoint, export, tiny and definition need torch)."""
+    family(name)
+    return importlib.import_module(f"vtonpipe.models.{name}.{part}")
+
+
+def runtime_class(name: str) -> type:
+    """The family's runtime class (OpenVINO + numpy only)."""
+    return getattr(family_module(name, "runtime"), family(name).RUNTIME)
+
+
+def tiny_options(name: str) -> dict[str, Any]:
+    """Preset options of `build_tiny_ir` (name -> default), for `models tiny --kw`."""
+    params = inspect.signature(family_module(name, "tiny").build_tiny_ir).parameters
+    return {p.name: p.default for p in params.values() if p.kind is p.KEYWORD_ONLY and p.name != "seed"}
+
+
+def protocol_problems(name: str) -> list[str]:
+    """What family `name` lacks of the protocol (imports its torch side)."""
+    problems = []
+    init = family(name)
+    for attr in NAMES:
+        if not getattr(init, attr, None):
+            problems.append(f"{name}: __init__ declares no {attr}")
+    if getattr(init, "FAMILY", name) != name:
+        problems.append(f"{name}: FAMILY is {init.FAMILY!r}")
+    for part, verbs in VERBS.items():
+        module = family_module(name, part)
+        problems += [f"{name}.{part} has no {verb}" for verb in verbs if not callable(getattr(module, verb, None))]
+    tiny = family_module(name, "tiny").build_tiny_ir
+    params = inspect.signature(tiny).parameters
+    if list(params)[:1] != ["out_dir"] or "seed" not in params or params["seed"].kind is not params["seed"].KEYWORD_ONLY:
+        problems.append(f"{name}.tiny.build_tiny_ir must be (out_dir, *, seed=0, ...)")
+    if not isinstance(getattr(family_module(name, "runtime"), init.RUNTIME, None), type):
+        problems.append(f"{name}.runtime has no class {init.RUNTIME}")
+    return problems

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from vtonpipe.config import Config
 from vtonpipe.errors import ConfigError
-from vtonpipe.manifests.layout import atomic_write_bytes
+from vtonpipe.atomic import atomic_write_bytes
 from vtonpipe.manifests.io import ok_rows, read_manifest, status_counts, write_part
 from vtonpipe.pipeline.devices import DEFAULT_LEASE_DIR, inventory, lease_device, ray_resources
 from vtonpipe.stages.base import Stage

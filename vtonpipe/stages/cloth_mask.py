@@ -12,7 +12,8 @@ import pyarrow as pa
 
 from vtonpipe.datasets.images import load_rgb
 from vtonpipe.errors import RowError
-from vtonpipe.manifests.layout import atomic_save_image, item_path
+from vtonpipe.atomic import atomic_save_image
+from vtonpipe.manifests.layout import item_path
 from vtonpipe.masks.cloth import NoGarmentError, cloth_mask
 from vtonpipe.masks.rle import encode_rle
 from vtonpipe.stages.base import Resources, Stage

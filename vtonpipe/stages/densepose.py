@@ -21,10 +21,11 @@ import pyarrow as pa
 
 from vtonpipe.datasets.images import load_bgr, load_labels, resize_labels
 from vtonpipe.errors import ModelFilesError, RowError
-from vtonpipe.manifests.layout import atomic_save_image, item_path
+from vtonpipe.atomic import atomic_save_image
+from vtonpipe.manifests.layout import item_path
 from vtonpipe.masks.rle import encode_rle
-from vtonpipe.models.common.ir import read_model_json
-from vtonpipe.models.densepose.render import NUM_PARTS, render_parts
+from vtonpipe.models.common.ir import read_ir
+from vtonpipe.labels.densepose import NUM_PARTS, render_parts
 from vtonpipe.models.densepose.runtime import CanvasTooSmall, DensePoseRuntime
 from vtonpipe.stages.base import Resources, Stage
 
@@ -86,7 +87,7 @@ class DensePoseStage(Stage):
                 f"DensePose IR folder {ir} is missing. Build it with `vtonpipe models convert densepose "
                 f"--weights model_final_162be9.pkl --out {ir}` (or `vtonpipe models tiny densepose` for tests)."
             )
-        read_model_json(ir, FAMILY)
+        read_ir(ir, FAMILY)
 
     def setup(self, device: str) -> None:
         super().setup(device)

@@ -34,8 +34,8 @@ from vtonpipe.eval.protocol import (
 )
 from vtonpipe.eval.report import SheetRow, write_report
 from vtonpipe.manifests.io import new_run_id, write_part
-from vtonpipe.manifests.layout import atomic_write_bytes
-from vtonpipe.models.common.ir import read_model_json
+from vtonpipe.atomic import atomic_write_bytes
+from vtonpipe.models.common.ir import read_ir
 from vtonpipe.models.inception.runtime import InceptionRuntime
 from vtonpipe.models.lpips.runtime import LpipsRuntime
 from vtonpipe.stages.base import OK, Resources, Stage
@@ -81,7 +81,7 @@ class PairMetricsStage(Stage):
 
     def check(self) -> None:
         if self.options.get("paired"):
-            read_model_json(_ir_folder(self.options, "lpips"), "lpips")
+            read_ir(_ir_folder(self.options, "lpips"), "lpips")
 
     def setup(self, device: str) -> None:
         super().setup(device)

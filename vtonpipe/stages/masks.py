@@ -22,10 +22,11 @@ import pyarrow as pa
 
 from vtonpipe.datasets.images import load_labels, load_rgb, resize_labels
 from vtonpipe.errors import RowError
-from vtonpipe.manifests.layout import atomic_save_image, item_path
+from vtonpipe.atomic import atomic_save_image
+from vtonpipe.manifests.layout import item_path
 from vtonpipe.masks.agnostic import CLOTH_TYPES, agnostic_image, agnostic_mask
 from vtonpipe.masks.annotations import SHIPPED_MAPS
-from vtonpipe.masks.labels import NUM_CLASSES
+from vtonpipe.labels.lookup import NUM_CLASSES
 from vtonpipe.masks.rle import encode_rle
 from vtonpipe.stages.base import Resources, Stage
 

@@ -22,8 +22,9 @@ import pyarrow as pa
 
 from vtonpipe.datasets.images import load_bgr, load_labels, resize_labels
 from vtonpipe.errors import ModelFilesError, RowError
-from vtonpipe.manifests.layout import atomic_save_image, item_path
-from vtonpipe.models.common.ir import read_model_json
+from vtonpipe.atomic import atomic_save_image
+from vtonpipe.manifests.layout import item_path
+from vtonpipe.models.common.ir import read_ir
 from vtonpipe.models.schp import FAMILY
 from vtonpipe.stages.base import Resources, Stage
 
@@ -65,10 +66,10 @@ class ParseStage(Stage):
             if not ir.is_dir():
                 raise ModelFilesError(f"SCHP {dataset.upper()} IR folder {ir} does not exist; {build}")
             try:
-                info = read_model_json(ir, FAMILY)
+                info = read_ir(ir, FAMILY)
             except ModelFilesError as exc:
                 raise ModelFilesError(f"{exc}; {build}") from None
-            if info.get("dataset") != dataset:
+            if info.params.get("dataset") != dataset:
                 raise ModelFilesError(
                     f"{ir} holds an SCHP {info.get('dataset')!r} model where {dataset!r} is expected; {build}"
                 )

@@ -16,7 +16,8 @@ import pyarrow as pa
 
 from vtonpipe.datasets.images import load_labels, load_rgb
 from vtonpipe.errors import ConfigError, ModelFilesError, RowError
-from vtonpipe.manifests.layout import atomic_save_image, item_path, result_path
+from vtonpipe.atomic import atomic_save_image
+from vtonpipe.manifests.layout import item_path, result_path
 from vtonpipe.models.common.seeds import row_seed
 from vtonpipe.stages.base import Resources, Stage
 
@@ -65,7 +66,7 @@ class TryonStage(Stage):
         return self.model_folder("ir", self.model)
 
     def check(self) -> None:
-        from vtonpipe.models.common.ir import read_model_json
+        from vtonpipe.models.common.ir import read_ir
 
         ir = self.ir_dir()
         if not ir.is_dir():
@@ -73,7 +74,7 @@ class TryonStage(Stage):
                 f"no {self.model} IR folder at {ir}: build it with `vtonpipe models convert {self.model} "
                 f"--weights DIR --out {ir}` (or `vtonpipe models tiny {self.model}` for the test preset)"
             )
-        read_model_json(ir, self.model)
+        read_ir(ir, self.model)
         self.upstream = {"masks": self.ok_keys("masks")}
 
     def setup(self, device: str) -> None:

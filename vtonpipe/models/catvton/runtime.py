@@ -29,7 +29,7 @@ from vtonpipe.models.catvton.preprocess import (
     to_uint8_image,
 )
 from vtonpipe.models.common.ddim import DDIMScheduler
-from vtonpipe.models.common.ir import compile_ir, model_id, read_model_json
+from vtonpipe.models.common.ir import compile_ir, read_ir
 
 Seed = int | np.random.Generator | None
 
@@ -39,14 +39,14 @@ class CatVTONRuntime:
 
     def __init__(self, ir_dir: str | Path, device: str = "CPU", threads: int | None = None, cache_dir: str | Path | None = None):
         ir_dir = Path(ir_dir)
-        self.info = read_model_json(ir_dir, FAMILY)
-        self.model_id = model_id(self.info)
-        self.height, self.width = int(self.info["height"]), int(self.info["width"])
-        self.batch = int(self.info["batch"])
-        self.factor = int(self.info["latent_scale"])
-        self.scaling_factor = float(self.info["scaling_factor"])
-        self.latent_channels = int(self.info["latent_channels"])
-        self.scheduler_config = dict(self.info["scheduler"])
+        self.info = read_ir(ir_dir, FAMILY)
+        self.model_id = self.info.model_id
+        self.height, self.width = int(self.info.param("height")), int(self.info.param("width"))
+        self.batch = int(self.info.param("batch"))
+        self.factor = int(self.info.param("latent_scale"))
+        self.scaling_factor = float(self.info.param("scaling_factor"))
+        self.latent_channels = int(self.info.param("latent_channels"))
+        self.scheduler_config = dict(self.info.param("scheduler"))
         self.encoder, self.unet, self.decoder = (
             compile_ir(ir_dir / f"{name}.xml", device, threads=threads, cache_dir=cache_dir)
             for name in ("vae_encoder", "unet", "vae_decoder")

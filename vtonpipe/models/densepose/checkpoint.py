@@ -9,7 +9,7 @@ import torch
 
 from vtonpipe.errors import ModelFilesError
 from vtonpipe.models.densepose.definition import DensePoseConfig, DensePoseRCNN
-from vtonpipe.models.densepose.unpickle import load_pickle
+from vtonpipe.models.common.unpickle import load_pickle
 
 OFFICIAL_FILE = "model_final_162be9.pkl"
 

@@ -28,7 +28,7 @@ import numpy as np
 import openvino as ov
 from PIL import Image
 
-from vtonpipe.models.common.ir import compile_ir, model_id, read_model_json
+from vtonpipe.models.common.ir import compile_ir, read_ir
 from vtonpipe.models.densepose import boxes as B
 from vtonpipe.models.densepose.pooling import multilevel_roi_align, roi_align
 
@@ -76,19 +76,19 @@ class DensePoseRuntime:
         if pad_mode not in PAD_MODES:
             raise ValueError(f"pad_mode must be one of {PAD_MODES}, got {pad_mode!r}")
         self.ir_dir = Path(ir_dir)
-        self.info = read_model_json(self.ir_dir, FAMILY)
-        self.model_id = model_id(self.info)
-        self.canvas = tuple(self.info["canvas"])
-        self.min_size = int(self.info["min_size"])
-        self.max_size = int(self.info["max_size"])
-        self.box_batch = int(self.info["box_batch"])
-        self.box_pooler = int(self.info["box_pooler"])
-        self.dp_pooler = int(self.info["densepose_pooler"])
+        self.info = read_ir(self.ir_dir, FAMILY)
+        self.model_id = self.info.model_id
+        self.canvas = tuple(self.info.param("canvas"))
+        self.min_size = int(self.info.param("min_size"))
+        self.max_size = int(self.info.param("max_size"))
+        self.box_batch = int(self.info.param("box_batch"))
+        self.box_pooler = int(self.info.param("box_pooler"))
+        self.dp_pooler = int(self.info.param("densepose_pooler"))
         self.score_threshold = float(score_threshold)
         self.pad_mode = pad_mode
         self._compile = dict(device=device, threads=threads, cache_dir=cache_dir)
         self.models = {name: compile_ir(self.ir_dir / f"{name}.xml", device, threads=threads, cache_dir=cache_dir)
-                       for name in self.info["inputs"]}
+                       for name in self.info.inputs}
         # Backbone and decoder compiled per padded input size ("exact" mode), most recent last.
         self._sized: OrderedDict[tuple[int, int], dict[str, ov.CompiledModel]] = OrderedDict()
         self._sized[self.canvas] = {name: self.models[name] for name in SIZED_IRS}

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from vtonpipe.errors import ModelFilesError
-from vtonpipe.models.common.ir import compile_ir, model_id, read_model_json
+from vtonpipe.models.common.ir import compile_ir, read_ir
 from vtonpipe.models.inception import FAMILY, INPUT_SIZE
 
 IR_NAME = "inception"
@@ -33,9 +33,9 @@ class InceptionRuntime:
     """Compiled feature extractor of one IR folder."""
 
     def __init__(self, ir_dir: str | os.PathLike, device: str = "CPU", *, threads=None, cache_dir=None):
-        self.info = read_model_json(ir_dir, FAMILY)
-        self.model_id = model_id(self.info)
-        self.batch = int(self.info["inputs"][IR_NAME]["images"][0])
+        self.info = read_ir(ir_dir, FAMILY)
+        self.model_id = self.info.model_id
+        self.batch = int(self.info.inputs[IR_NAME]["images"][0])
         self.compiled = compile_ir(os.path.join(ir_dir, f"{IR_NAME}.xml"), device, threads=threads, cache_dir=cache_dir)
         shape = list(self.compiled.inputs[0].get_partial_shape().to_shape())
         if shape[1:] != [3, INPUT_SIZE, INPUT_SIZE]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 
-from vtonpipe.models.common.ir import compile_ir, model_id, read_model_json
+from vtonpipe.models.common.ir import compile_ir, read_ir
 from vtonpipe.models.lpips import FAMILY
 
 IR_NAME = "lpips"
@@ -31,10 +31,10 @@ class LpipsRuntime:
 
     def __init__(self, ir_dir: str | os.PathLike, device: str = "CPU", *, threads=None, cache_dir=None):
         self.ir_dir = Path(ir_dir)
-        self.info = read_model_json(ir_dir, FAMILY)
-        self.model_id = model_id(self.info)
+        self.info = read_ir(ir_dir, FAMILY)
+        self.model_id = self.info.model_id
         self.device, self.threads, self.cache_dir = device, threads, cache_dir
-        shape = self.info["inputs"][IR_NAME]["img0"]
+        shape = self.info.inputs[IR_NAME]["img0"]
         self.size = (int(shape[2]), int(shape[3]))
         self._compiled: dict[tuple[int, int], ov.CompiledModel] = {
             self.size: self._compile(self.ir_dir / f"{IR_NAME}.xml")

@@ -16,7 +16,7 @@ import torch
 
 from vtonpipe.errors import ModelFilesError
 from vtonpipe.models.schp.definition import SCHPConfig, SCHPNet
-from vtonpipe.models.schp.labels import LABEL_SETS, LabelSet
+from vtonpipe.labels.parsing import LABEL_SETS, LabelSet
 
 PREFIX = "module."
 OFFICIAL_FILES = {

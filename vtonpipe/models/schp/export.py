@@ -21,7 +21,7 @@ from vtonpipe.models.common.ir import save_ir, write_model_json
 from vtonpipe.models.schp import FAMILY, INPUT_NAME, IR_NAME, OUTPUT_NAME
 from vtonpipe.models.schp.checkpoint import OFFICIAL_FILES, load_schp
 from vtonpipe.models.schp.definition import SCHPNet, SCHPParser
-from vtonpipe.models.schp.labels import LABEL_SETS, LabelSet
+from vtonpipe.labels.parsing import LABEL_SETS, LabelSet
 from vtonpipe.models.schp.transforms import MEAN_BGR, STD_BGR
 
 def to_openvino(model: SCHPNet, input_size: int) -> ov.Model:

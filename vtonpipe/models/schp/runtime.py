@@ -6,9 +6,9 @@ import os
 
 import numpy as np
 
-from vtonpipe.models.common.ir import compile_ir, model_id, read_model_json
+from vtonpipe.models.common.ir import compile_ir, read_ir
 from vtonpipe.models.schp import FAMILY, INPUT_NAME, IR_NAME, OUTPUT_NAME, transforms
-from vtonpipe.models.schp.labels import LABEL_SETS, LabelSet, palette
+from vtonpipe.labels.parsing import LABEL_SETS, LabelSet, palette
 
 class SCHPRuntime:
     """One compiled SCHP IR (LIP or ATR, as its model.json says).
@@ -25,10 +25,10 @@ class SCHPRuntime:
         threads: int | None = None,
         cache_dir: str | os.PathLike | None = None,
     ):
-        self.info = read_model_json(ir_dir, FAMILY)
-        self.labels: LabelSet = LABEL_SETS[self.info["dataset"]]
-        self.input_size: tuple[int, int] = tuple(self.info["input_size"])
-        self.model_id = model_id(self.info)
+        self.info = read_ir(ir_dir, FAMILY)
+        self.labels: LabelSet = LABEL_SETS[self.info.param("dataset")]
+        self.input_size: tuple[int, int] = tuple(self.info.param("input_size"))
+        self.model_id = self.info.model_id
         self.palette = palette(self.labels.num_classes)
         xml = os.path.join(ir_dir, f"{IR_NAME}.xml")
         self._compiled = compile_ir(xml, device, threads=threads, cache_dir=cache_dir)

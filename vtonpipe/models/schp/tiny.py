@@ -14,7 +14,7 @@ import torch
 from vtonpipe.models.schp.checkpoint import OFFICIAL_FILES, PREFIX
 from vtonpipe.models.schp.definition import SCHPConfig, SCHPNet
 from vtonpipe.models.schp.export import convert
-from vtonpipe.models.schp.labels import LABEL_SETS
+from vtonpipe.labels.parsing import LABEL_SETS
 
 TINY_WIDTH = 8
 TINY_LAYERS = (1, 1, 2, 1)

@@ -1,13 +1,15 @@
-"""Label sets of the SCHP checkpoints and the VOC-style palette their PNGs are drawn with."""
+"""Human-parsing label sets (SCHP LIP and ATR, VITON-HD's CIHP) and the VOC palette their PNGs use."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 
 @dataclass(frozen=True)
 class LabelSet:
-    """One parsing label set: class names (index = class id) and the square network input size."""
+    """One parsing label set: class names (index = class id) and the square network input size
+    its SCHP model was trained at (0 for label sets no vtonpipe model predicts)."""
 
     name: str
     input_size: int
@@ -16,6 +18,11 @@ class LabelSet:
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    @cached_property
+    def ids(self) -> dict[str, int]:
+        """Class name -> id."""
+        return {name: i for i, name in enumerate(self.classes)}
 
 
 LIP = LabelSet(
@@ -37,6 +44,13 @@ ATR = LabelSet(
     ),
 )
 
+# VITON-HD's image-parse-v3: LIP's ids, except that 10 is the neck (torso skin), not Jumpsuits.
+CIHP = LabelSet("cihp", 0, LIP.classes[:10] + ("Neck",) + LIP.classes[11:])
+
+# Class name -> id of each set.
+LIP_IDS, ATR_IDS, CIHP_IDS = LIP.ids, ATR.ids, CIHP.ids
+
+# The label sets an SCHP checkpoint can carry.
 LABEL_SETS = {s.name: s for s in (LIP, ATR)}
 
 
