@@ -8,7 +8,7 @@ from safetensors.torch import load_file, save_file
 
 from vtonpipe.errors import ModelFilesError
 from vtonpipe.models.catvton import VERSIONS
-from vtonpipe.models.catvton.checkpoint import load_weights
+from vtonpipe.models.catvton.checkpoint import load_checkpoint
 from vtonpipe.models.catvton.definition import self_attention_modules
 from vtonpipe.models.catvton.tiny import write_tiny_weights
 
@@ -29,7 +29,7 @@ def copy(official, tmp_path):
 
 @pytest.fixture(scope="module")
 def reference(official):
-    return load_weights(official, "mix")
+    return load_checkpoint(official, "mix")
 
 
 def test_published_attention_layout(official, reference):
@@ -56,7 +56,7 @@ def test_missing_unet_key_is_named(copy):
     del state["conv_in.weight"]
     save_file(state, str(copy / UNET))
     with pytest.raises(ModelFilesError, match="missing keys: conv_in.weight"):
-        load_weights(copy, "mix")
+        load_checkpoint(copy, "mix")
 
 
 def test_unexpected_vae_key_is_named(copy):
@@ -64,7 +64,7 @@ def test_unexpected_vae_key_is_named(copy):
     state["decoder.extra.weight"] = torch.zeros(1)
     save_file(state, str(copy / VAE))
     with pytest.raises(ModelFilesError, match="unexpected keys: decoder.extra.weight"):
-        load_weights(copy, "mix")
+        load_checkpoint(copy, "mix")
 
 
 def test_missing_attention_key_is_named(copy):
@@ -72,7 +72,7 @@ def test_missing_attention_key_is_named(copy):
     del state["8.to_v.weight"]
     save_file(state, str(copy / ATTENTION))
     with pytest.raises(ModelFilesError, match=r"missing key 8\.to_v\.weight"):
-        load_weights(copy, "mix")
+        load_checkpoint(copy, "mix")
 
 
 def test_misshaped_attention_tensor_is_named(copy):
@@ -80,15 +80,15 @@ def test_misshaped_attention_tensor_is_named(copy):
     state["0.to_q.weight"] = state["0.to_q.weight"][:, :-1].contiguous()
     save_file(state, str(copy / ATTENTION))
     with pytest.raises(ModelFilesError, match="mis-shaped.*to_q.weight"):
-        load_weights(copy, "mix")
+        load_checkpoint(copy, "mix")
 
 
 def test_missing_attention_file_says_how_to_fetch(copy):
     (copy / ATTENTION).unlink()
     with pytest.raises(ModelFilesError, match="models fetch catvton"):
-        load_weights(copy, "mix")
+        load_checkpoint(copy, "mix")
     with pytest.raises(ModelFilesError, match="unknown CatVTON version"):
-        load_weights(copy, "nope")
+        load_checkpoint(copy, "nope")
 
 
 def test_other_attention_layouts_load_the_same(copy, reference):
@@ -104,7 +104,7 @@ def test_other_attention_layouts_load_the_same(copy, reference):
     full = {f"{modules[int(k.split('.')[0]) // 8][0]}.{k.split('.', 1)[1]}": v for k, v in state.items()}
     for layout in (stride7, with_aliases, full):
         save_file(layout, str(copy / ATTENTION))
-        got = load_weights(copy, "mix").unet.state_dict()
+        got = load_checkpoint(copy, "mix").unet.state_dict()
         assert all(torch.equal(got[k], v) for k, v in expected.items())
 
 
@@ -113,7 +113,7 @@ def test_alias_that_differs_is_refused(copy):
     state["1.weight"] = torch.zeros_like(state["0.to_q.weight"])
     save_file(state, str(copy / ATTENTION))
     with pytest.raises(ModelFilesError, match=r"unexpected key 1\.weight"):
-        load_weights(copy, "mix")
+        load_checkpoint(copy, "mix")
 
 
 def test_legacy_vae_attention_names(copy, reference):
@@ -127,13 +127,13 @@ def test_legacy_vae_attention_names(copy, reference):
         renamed[k] = v
     assert any(".query." in k for k in renamed)
     save_file(renamed, str(copy / VAE))
-    got = load_weights(copy, "mix").vae.state_dict()
+    got = load_checkpoint(copy, "mix").vae.state_dict()
     assert all(torch.equal(got[k], v) for k, v in reference.vae.state_dict().items())
 
 
-def test_torch_bin_files_load_weights_only(copy, reference):
+def test_torch_bin_files_load_checkpoint_only(copy, reference):
     state = load_file(str(copy / UNET))
     (copy / UNET).unlink()
     torch.save(state, copy / "base/unet/diffusion_pytorch_model.bin")
-    got = load_weights(copy, "mix").unet.state_dict()
+    got = load_checkpoint(copy, "mix").unet.state_dict()
     assert all(torch.equal(got[k], v) for k, v in reference.unet.state_dict().items())

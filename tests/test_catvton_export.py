@@ -7,6 +7,7 @@ import numpy as np
 import openvino as ov
 import pytest
 
+from vtonpipe.datasets.calibration import pair_source
 from vtonpipe.errors import ConfigError
 from vtonpipe.models.catvton.export import add_convert_arguments, convert_from_args
 from vtonpipe.models.catvton.runtime import CatVTONRuntime
@@ -32,7 +33,7 @@ def test_int8_unet_and_compressed_vae(weights, tmp_path):
     out = convert_from_args(parse(
         "--weights", str(weights), "--out", str(tmp_path / "ir"), "--height", "64", "--width", "48", "--batch", "2",
         "--int8", "--calib-size", "1", "--calib-steps", "3", "--vae-weights", "int8",
-    ))
+    ), calibration=pair_source())
     info = json.loads((out / "model.json").read_text())
     assert info["precision"] == "int8" and info["int8"]["calibration_samples"] == 3 and info["vae_weights"] == "int8"
     assert info["inputs"]["unet"]["sample"] == [4, 9, 16, 6] and info["inputs"]["vae_decoder"]["latent"] == [2, 4, 8, 6]

@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from vtonpipe.models.catvton.checkpoint import load_weights
+from vtonpipe.models.catvton.checkpoint import load_checkpoint
 from vtonpipe.models.catvton.definition import UNetStep, VAEDecoder, VAEEncoder
 from vtonpipe.models.catvton.reference import reference_tryon
 from vtonpipe.models.catvton.runtime import CatVTONRuntime
@@ -18,7 +18,7 @@ H, W = 64, 48
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("catvton")
     ir = build_tiny_ir(root, seed=0, height=H, width=W)
-    return load_weights(root / "weights", "mix"), CatVTONRuntime(ir)
+    return load_checkpoint(root / "tiny-weights", "mix"), CatVTONRuntime(ir)
 
 
 def smooth_image(rng, h, w):

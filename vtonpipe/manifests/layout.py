@@ -3,7 +3,7 @@
     <out>/run.json
     <out>/manifests/<manifest>/part-<run_id>-<n>.parquet
     <out>/<group>/<dataset folder>/<stem><suffix>      e.g. test/image-parse-lip/00001_00.png
-    <out>/results/<model>/<paired|unpaired>/<person>__<garment>.png
+    <out>/results/<model>/<split>/<paired|unpaired>/<person>__<garment>.png
     <out>/eval/summary.json, <out>/eval/report.html
 
 ``group`` is the dataset split (VITON-HD train/test), the DressCode category folder, or
@@ -28,6 +28,19 @@ def item_path(group: str, folder: str, stem: str, suffix: str) -> str:
     return f"{group}/{folder}/{stem}{suffix}"
 
 
-def result_path(model: str, mode: str, person_stem: str, garment_stem: str) -> str:
-    """Relative path of one try-on result."""
-    return f"results/{model}/{mode}/{person_stem}__{garment_stem}.png"
+def result_path(model: str, split: str, mode: str, person_stem: str, garment_stem: str) -> str:
+    """Relative path of one try-on result: results/<model>/<split>/<mode>/<person>__<garment>.png."""
+    for part in (model, split, mode):
+        if not part or "/" in part or "\\" in part or part in (".", ".."):
+            raise ValueError(f"unsafe path component {part!r}")
+    return f"results/{model}/{split}/{mode}/{pair_stem(person_stem, garment_stem)}.png"
+
+
+def agnostic_mask_path(group: str, stem: str) -> str:
+    """Relative path of a person's agnostic mask, named as VITON-HD names it: ``<stem>_mask.png``."""
+    return item_path(group, "agnostic-mask", f"{stem}_mask", ".png")
+
+
+def pair_stem(person_stem: str, garment_stem: str) -> str:
+    """File stem of one pair's result: ``<person>__<garment>``."""
+    return f"{person_stem}__{garment_stem}"

@@ -6,6 +6,14 @@ NNCF), `tiny` (seeded random weights in the official layout), `preprocess` (nump
 """
 
 FAMILY = "catvton"
+DESCRIPTION = "CatVTON try-on (SD-1.5 inpainting UNet + CatVTON attention + sd-vae-ft-mse)"
+LICENSE = "CC BY-NC-SA 4.0 (CatVTON attention weights: non-commercial); SD-1.5 CreativeML OpenRAIL-M"
+WEIGHTS = "folder from `vtonpipe models fetch catvton DIR`: base/ (SD-1.5 inpainting), catvton/, vae/"
+RUNTIME = "CatVTONRuntime"
+IR_NAMES = ("vae_encoder", "unet", "vae_decoder")
+# vae_encoder: image -> mean, logvar; unet: sample, timestep -> noise; vae_decoder: latent -> image
+IR_INPUTS = {"vae_encoder": ("image",), "unet": ("sample", "timestep"), "vae_decoder": ("latent",)}
+IR_OUTPUTS = {"vae_encoder": ("mean", "logvar"), "unet": ("noise",), "vae_decoder": ("image",)}
 
 # attention checkpoint version -> sub-folder of the CatVTON repo.
 VERSIONS = {

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file
 
 from vtonpipe.errors import ModelFilesError
 from vtonpipe.models.catvton import VERSIONS
+from vtonpipe.models.common.convert import load_strict, name_list, read_checkpoint, state_dict_of
 from vtonpipe.models.catvton.definition import build_unet, build_vae, self_attention_modules
 
 WEIGHT_NAMES = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin")
@@ -54,38 +54,6 @@ def read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ModelFilesError(f"missing {path}; fetch the weights with `vtonpipe models fetch catvton DIR`")
     return json.loads(path.read_text())
-
-
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """safetensors, or a torch file loaded with weights_only=True (never plain pickle)."""
-    if path.suffix == ".safetensors":
-        return load_file(str(path))
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ModelFilesError(f"{path}: not a weights-only torch file ({exc})") from None
-    return state.get("state_dict", state)
-
-
-def _names(keys, limit: int = 12) -> str:
-    keys = sorted(keys)
-    more = f" ... (+{len(keys) - limit} more)" if len(keys) > limit else ""
-    return ", ".join(keys[:limit]) + more
-
-
-def load_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
-    """load_state_dict after checking keys and shapes ourselves, so errors name them."""
-    expected = module.state_dict()
-    missing = expected.keys() - state.keys()
-    unexpected = state.keys() - expected.keys()
-    if missing or unexpected:
-        parts = [f"missing keys: {_names(missing)}"] if missing else []
-        parts += [f"unexpected keys: {_names(unexpected)}"] if unexpected else []
-        raise ModelFilesError(f"{what} does not match the model: " + "; ".join(parts))
-    bad = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items() if state[k].shape != v.shape]
-    if bad:
-        raise ModelFilesError(f"{what} has mis-shaped tensors: {_names(bad)}")
-    module.load_state_dict(state, strict=True)
 
 
 def _rename_legacy_vae(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -128,7 +96,7 @@ def attention_state_dict(raw: dict[str, torch.Tensor], unet: torch.nn.Module, wh
             out[f"{name}.{rest}"] = groups[head][rest]
         extra = groups[head].keys() - module.state_dict().keys()
         if extra:
-            raise ModelFilesError(f"{what}: unexpected keys {_names(f'{head}.{k}' for k in extra)}")
+            raise ModelFilesError(f"{what}: unexpected keys {name_list(f'{head}.{k}' for k in extra)}")
     # Child entries of the list (to_q, to_out.0 ...) are aliases of tensors already read.
     for i in order:
         if i in heads:
@@ -157,7 +125,12 @@ def weight_files(root: str | Path, version: str) -> dict[str, Path]:
     }
 
 
-def load_weights(root: str | Path, version: str = "mix") -> CatVTONWeights:
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of one weights file (safetensors, or a weights-only torch file)."""
+    return state_dict_of(read_checkpoint(path), str(path), wrappers=("state_dict",))
+
+
+def load_checkpoint(root: str | Path, version: str = "mix") -> CatVTONWeights:
     """Build the CatVTON UNet and VAE from an official folder and load every tensor strictly."""
     files = weight_files(root, version)
     unet = build_unet(read_json(files["unet_config"]))
@@ -168,12 +141,12 @@ def load_weights(root: str | Path, version: str = "mix") -> CatVTONWeights:
     if missing or unexpected:
         raise ModelFilesError(
             f"{files['attention']} does not match the UNet's self-attention: "
-            f"missing keys: {_names(missing) or '-'}; unexpected keys: {_names(unexpected) or '-'}"
+            f"missing keys: {name_list(missing) or '-'}; unexpected keys: {name_list(unexpected) or '-'}"
         )
     state = unet.state_dict()
     bad = [k for k, v in attention.items() if v.shape != state[k].shape]
     if bad:
-        raise ModelFilesError(f"{files['attention']} has mis-shaped tensors: {_names(bad)}")
+        raise ModelFilesError(f"{files['attention']} has mis-shaped tensors: {name_list(bad)}")
     state.update(attention)
     unet.load_state_dict(state, strict=True)
     vae = build_vae(read_json(files["vae_config"]))

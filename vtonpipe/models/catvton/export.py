@@ -6,7 +6,7 @@
 Shapes are static: vae_encoder [2B,3,H,W] (masked persons then garments) -> mean, logvar;
 unet sample [2B,9,2H/8,W/8] + timestep [1] -> noise; vae_decoder [B,4,H/8,W/8] -> image.
 `--int8` quantizes the UNet with NNCF PTQ, calibrated on UNet inputs captured while the fp32 IR
-runs try-ons (pairs from a manifest, or synthetic pairs when none is given).
+runs try-ons of the calibration pairs the command hands in (from a manifest, or synthetic).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import argparse
 import os
 import shutil
 import tempfile
-import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,27 +25,11 @@ import torch
 
 from vtonpipe.errors import ConfigError
 from vtonpipe.models.catvton import FAMILY, VERSIONS
-from vtonpipe.models.catvton.checkpoint import CatVTONWeights, load_weights
+from vtonpipe.models.catvton.checkpoint import CatVTONWeights, load_checkpoint
 from vtonpipe.models.catvton.definition import UNetStep, VAEDecoder, VAEEncoder
+from vtonpipe.models.common.convert import to_openvino
 from vtonpipe.models.common.ddim import DDIMConfig
 from vtonpipe.models.common.ir import save_ir, write_model_json
-
-
-def to_ov(
-    module: torch.nn.Module, example: tuple[torch.Tensor, ...], input_names: list[str], output_names: list[str]
-) -> ov.Model:
-    """torch.export then ov.convert_model: static shapes, much faster than the jit-trace path."""
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # torch-internal pytree deprecation noise
-        program = torch.export.export(module.eval(), example)
-        model = ov.convert_model(program)
-    for port, name in zip(model.inputs, input_names):
-        port.get_tensor().set_names({name})
-    # The converted inputs are dynamic; static shapes run faster and fail loudly on misuse.
-    model.reshape({name: ov.PartialShape(list(t.shape)) for name, t in zip(input_names, example)})
-    for port, name in zip(model.outputs, output_names):
-        port.get_tensor().set_names({name})
-    return model
 
 
 Pair = tuple[np.ndarray, np.ndarray, np.ndarray]  # person, garment, mask
@@ -76,14 +60,13 @@ def export_models(weights: CatVTONWeights, out_dir: Path, shapes: dict[str, dict
         "vae_decoder": (VAEDecoder(weights.vae), (torch.zeros(shapes["vae_decoder"]["latent"]),), ["latent"], ["image"]),
     }
     for name, (module, example, inputs, outputs) in models.items():
-        save_ir(to_ov(module, example, inputs, outputs), out_dir / name, compress_to_fp16=False)
+        save_ir(to_openvino(module, example, inputs, outputs), out_dir / name, compress_to_fp16=False)
 
 
-def convert_weights(
-    weights_dir: str | Path,
+def export_ir(
+    weights: CatVTONWeights,
     out_dir: str | Path,
     *,
-    version: str = "mix",
     height: int = 1024,
     width: int = 768,
     batch: int = 1,
@@ -93,14 +76,14 @@ def convert_weights(
     quantize_attention: bool = False,
     vae_weights: str | None = None,
 ) -> Path:
-    """Official weights folder -> IR folder with model.json; returns the folder.
+    """Loaded weights -> IR folder with model.json; returns the folder.
 
     With `calibration_pairs` the UNet is INT8-quantized on inputs captured while the fp32 IR
     renders them; `vae_weights` ("int8"/"int4") compresses the VAE weights.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    weights = load_weights(weights_dir, version)
+    version = weights.version
     shapes = ir_shapes(weights, height, width, batch)
     export_models(weights, out_dir, shapes)
     extra: dict[str, Any] = {
@@ -188,47 +171,6 @@ def _replace_ir(model: ov.Model, stem: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def demo_pairs(n: int, height: int, width: int, seed: int = 0) -> list[Pair]:
-    """Calibration pairs drawn like the demo dataset's: a person, another garment, and the CatVTON
-    upper-body mask computed from the person's exact parse and DensePose maps."""
-    from vtonpipe.datasets.synthetic import draw_garment, draw_person
-    from vtonpipe.masks.agnostic import agnostic_mask
-
-    pairs = []
-    for i in range(n):
-        rng = np.random.default_rng([seed, i])
-        person = draw_person(rng, height, width)
-        garment = draw_garment(rng, height, width)
-        pairs.append((person.image, garment.image, agnostic_mask(person.densepose, person.lip, person.atr, "upper")))
-    return pairs
-
-
-def manifest_pairs(manifest: str, masks_root: str | None, limit: int) -> list[Pair]:
-    """The first `limit` ok pairs of a pairs manifest (Parquet file or folder) with their masks."""
-    import pyarrow.parquet as pq
-
-    from vtonpipe.datasets.images import load_labels, load_rgb
-    from vtonpipe.manifests.layout import item_path
-
-    rows = [r for r in pq.read_table(manifest).to_pylist() if r.get("status", "ok") == "ok"]
-    pairs = []
-    for row in rows:
-        mask_path = row.get("ann_agnostic_mask")
-        if not mask_path and masks_root:
-            rel = item_path(row["person_group"], "agnostic-mask", f"{row['person_stem']}_mask", ".png")
-            mask_path = os.path.join(masks_root, rel)
-        if not mask_path or not os.path.isfile(mask_path):
-            continue
-        pairs.append((load_rgb(row["person_image"]), load_rgb(row["garment_image"]), load_labels(mask_path)))
-        if len(pairs) == limit:
-            break
-    if not pairs:
-        raise ConfigError(
-            f"{manifest}: no pair with an agnostic mask to calibrate on (run `vtonpipe masks` first or pass --calib-masks)"
-        )
-    return pairs
-
-
 def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", required=True,
                         help="folder written by `vtonpipe models fetch catvton DIR` (base/, catvton/, vae/)")
@@ -248,15 +190,18 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vae-weights", choices=["int8", "int4"], help="NNCF weight compression of the VAE IRs")
 
 
-def convert_from_args(args: argparse.Namespace) -> Path:
+Calibration = Callable[[int, int, int], list[Pair]]  # (n, height, width) -> pairs
+
+
+def convert_from_args(args: argparse.Namespace, calibration: Calibration | None = None) -> Path:
+    """`vtonpipe models convert catvton`: `calibration` supplies the INT8 calibration pairs."""
     pairs = None
     if args.int8:
-        if args.calib_pairs:
-            pairs = manifest_pairs(args.calib_pairs, args.calib_masks, args.calib_size)
-        else:
-            pairs = demo_pairs(args.calib_size, args.height, args.width)
-    return convert_weights(
-        args.weights, args.out, version=args.version, height=args.height, width=args.width, batch=args.batch,
-        calibration_pairs=pairs, calibration_steps=args.calib_steps, quantize_attention=args.quantize_attention,
+        if calibration is None:
+            raise ConfigError("--int8 needs calibration pairs, and none were provided")
+        pairs = calibration(args.calib_size, args.height, args.width)
+    return export_ir(
+        load_checkpoint(args.weights, args.version), args.out, height=args.height, width=args.width,
+        batch=args.batch, calibration_pairs=pairs, calibration_steps=args.calib_steps, quantize_attention=args.quantize_attention,
         vae_weights=args.vae_weights,
     )

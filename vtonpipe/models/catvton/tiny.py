@@ -12,6 +12,7 @@ import torch
 from safetensors.torch import save_file
 
 from vtonpipe.models.catvton import VERSIONS
+from vtonpipe.models.common.tiny import TINY_WEIGHTS
 from vtonpipe.models.catvton.definition import build_unet, build_vae, self_attention_modules
 
 TINY_UNET = {
@@ -90,7 +91,7 @@ def attention_checkpoint(unet: torch.nn.Module) -> dict[str, torch.Tensor]:
     return out
 
 
-def write_tiny_weights(root: str | Path, seed: int = 0, version: str = "mix") -> Path:
+def write_tiny_weights(root: str | Path, *, seed: int = 0, version: str = "mix") -> Path:
     """Write seeded random weights in the official layout under `root`; returns root."""
     root = Path(root)
     generator = torch.Generator().manual_seed(seed)
@@ -121,10 +122,11 @@ def write_tiny_weights(root: str | Path, seed: int = 0, version: str = "mix") ->
     return root
 
 
-def build_tiny_ir(out_dir: str | Path, seed: int = 0, height: int = 64, width: int = 48, batch: int = 1) -> Path:
-    """Tiny weights under out_dir/weights, converted to the IR folder out_dir/ir (returned)."""
-    from vtonpipe.models.catvton.export import convert_weights
+def build_tiny_ir(out_dir: str | Path, *, seed: int = 0, height: int = 64, width: int = 48, batch: int = 1) -> Path:
+    """Tiny weights under out_dir/tiny-weights, converted into the IR folder out_dir (returned)."""
+    from vtonpipe.models.catvton.checkpoint import load_checkpoint
+    from vtonpipe.models.catvton.export import export_ir
 
     out_dir = Path(out_dir)
-    weights = write_tiny_weights(out_dir / "weights", seed=seed)
-    return convert_weights(weights, out_dir / "ir", version="mix", height=height, width=width, batch=batch, variant="tiny")
+    weights = write_tiny_weights(out_dir / TINY_WEIGHTS, seed=seed)
+    return export_ir(load_checkpoint(weights, "mix"), out_dir, height=height, width=width, batch=batch, variant="tiny")

@@ -66,7 +66,7 @@ def state_dict_of(obj: Any, source: str, *, wrappers: Iterable[str] = ("state_di
     return out
 
 
-def _names(keys: Iterable[str], limit: int = 12) -> str:
+def name_list(keys: Iterable[str], limit: int = 12) -> str:
     keys = sorted(keys)
     more = f" ... ({len(keys)} in all)" if len(keys) > limit else ""
     return ", ".join(keys[:limit]) + more
@@ -81,11 +81,11 @@ def load_strict(module: torch.nn.Module, state: Mapping[str, torch.Tensor], sour
                  for k, v in expected.items() if k in state and tuple(state[k].shape) != tuple(v.shape)]
     problems = []
     if missing:
-        problems.append(f"missing keys: {_names(missing)}")
+        problems.append(f"missing keys: {name_list(missing)}")
     if unexpected:
-        problems.append(f"unexpected keys: {_names(unexpected)}")
+        problems.append(f"unexpected keys: {name_list(unexpected)}")
     if misshapen:
-        problems.append(f"mis-shaped tensors: {_names(misshapen)}")
+        problems.append(f"mis-shaped tensors: {name_list(misshapen)}")
     if problems:
         raise ModelFilesError(f"{source} does not match the model: " + "; ".join(problems))
     module.load_state_dict(dict(state), strict=True)
