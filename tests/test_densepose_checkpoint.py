@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from vtonpipe.errors import ModelFilesError
-from vtonpipe.models.densepose.checkpoint import load_model
+from vtonpipe.models.densepose.checkpoint import load_checkpoint
 from vtonpipe.models.densepose.definition import DensePoseRCNN
 from vtonpipe.models.densepose.tiny import tiny_state, write_tiny_weights
 from vtonpipe.models.common.unpickle import load_pickle, loads
@@ -78,19 +78,19 @@ def test_unpickler_reads_numpy_arrays_of_every_protocol(protocol):
     assert out["__author__"] == "x" and out["n"] == [1, 2.0]
 
 
-def test_load_model_names_missing_and_unexpected_keys(tmp_path):
+def test_load_checkpoint_names_missing_and_unexpected_keys(tmp_path):
     state = tiny_state(0)
     state.pop("roi_heads.box_head.fc2.bias")
     state["roi_heads.extra.weight"] = np.zeros(3, np.float32)
     path = tmp_path / "bad.pkl"
     path.write_bytes(pickle.dumps({"model": state}))
     with pytest.raises(ModelFilesError, match=r"box_head\.fc2\.bias.*extra\.weight"):
-        load_model(path)
+        load_checkpoint(path)
 
 
 def test_tiny_file_round_trips_through_the_loader(tmp_path):
-    path = write_tiny_weights(tmp_path / "tiny.pkl", seed=3)
-    model = load_model(path)
+    path = write_tiny_weights(tmp_path, seed=3)
+    model = load_checkpoint(path)
     state = tiny_state(3)
     loaded = model.state_dict()
     assert set(loaded) == set(state)

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vtonpipe.models.densepose.checkpoint import load_model
+from vtonpipe.models.densepose.checkpoint import load_checkpoint
 from vtonpipe.models.densepose.definition import BackboneGraph, BoxGraph, DecoderGraph, DensePoseGraph
 from vtonpipe.models.densepose.export import BACKBONE_OUTPUTS
 from vtonpipe.models.densepose.pooling import roi_align
@@ -17,7 +17,7 @@ from vtonpipe.models.densepose.tiny import TINY_FILE, build_tiny_ir
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("densepose")
     ir = build_tiny_ir(root, seed=0)
-    return load_model(root / "weights" / TINY_FILE), DensePoseRuntime(ir, threads=1)
+    return load_checkpoint(root / "tiny-weights" / TINY_FILE), DensePoseRuntime(ir, threads=1)
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from vtonpipe.errors import ModelFilesError
-from vtonpipe.models.inception.checkpoint import load_inception
+from vtonpipe.models.inception.checkpoint import load_checkpoint
 from vtonpipe.models.inception.definition import CleanInceptionFeatures
 from vtonpipe.models.inception.runtime import InceptionRuntime, clean_resize
 from vtonpipe.models.inception.tiny import build_tiny_ir as tiny_inception
-from vtonpipe.models.lpips.checkpoint import load_lpips
+from vtonpipe.models.lpips.checkpoint import load_checkpoint as load_lpips_checkpoint
 from vtonpipe.models.lpips.runtime import LpipsRuntime, to_signed_unit
 from vtonpipe.models.lpips.tiny import build_tiny_ir as tiny_lpips
 
@@ -38,31 +38,31 @@ def test_inception_openvino_matches_torchscript(irs):
     runtime = InceptionRuntime(irs["inception"])
     images = _images(3)  # odd count: exercises the padded last batch of a batch-2 IR
     feats = runtime.features(images)
-    network = CleanInceptionFeatures(load_inception(irs["root"] / "inception" / "weights")).eval()
+    network = CleanInceptionFeatures(load_checkpoint(irs["root"] / "inception" / "tiny-weights")).eval()
     batch = torch.from_numpy(np.stack([clean_resize(i) for i in images]).transpose(0, 3, 1, 2).copy())
     with torch.no_grad():
         expected = network(batch).numpy()
     assert feats.shape == expected.shape == (3, runtime.feature_dim)
     np.testing.assert_allclose(feats, expected, rtol=1e-4, atol=1e-4)
     # The archive's own interface (resize inside + return_features) is kept by the tiny preset.
-    archive = load_inception(irs["root"] / "inception" / "weights")
+    archive = load_checkpoint(irs["root"] / "inception" / "tiny-weights")
     with torch.no_grad():
         assert archive(batch, return_features=True).shape == (3, runtime.feature_dim)
 
 
 def test_inception_rejects_missing_or_wrong_files(tmp_path):
     with pytest.raises(ModelFilesError, match="inception-2015-12-05.pt"):
-        load_inception(tmp_path)
+        load_checkpoint(tmp_path)
     bogus = tmp_path / "inception-2015-12-05.pt"
     bogus.write_bytes(b"not a zip")
     with pytest.raises(ModelFilesError, match="TorchScript"):
-        load_inception(bogus)
+        load_checkpoint(bogus)
 
 
 def test_lpips_openvino_matches_torch_and_reshapes(irs):
     runtime = LpipsRuntime(irs["lpips"])
-    weights = irs["root"] / "lpips" / "weights"
-    model = load_lpips(weights, weights)
+    weights = irs["root"] / "lpips" / "tiny-weights"
+    model = load_lpips_checkpoint(weights, weights)
     a, b = _images(2, (64, 48, 3), seed=1)
     with torch.no_grad():
         expected = float(model(torch.from_numpy(to_signed_unit(a)), torch.from_numpy(to_signed_unit(b))))
@@ -76,11 +76,11 @@ def test_lpips_openvino_matches_torch_and_reshapes(irs):
 
 
 def test_lpips_checkpoint_names_missing_and_unexpected_keys(irs, tmp_path):
-    weights = irs["root"] / "lpips" / "weights"
+    weights = irs["root"] / "lpips" / "tiny-weights"
     heads = torch.load(weights / "squeeze.pth", weights_only=True)
     heads.pop("lin6.model.1.weight")
     heads["lin7.model.1.weight"] = torch.zeros(1, 8, 1, 1)
     torch.save(heads, tmp_path / "squeeze.pth")
     with pytest.raises(ModelFilesError) as err:
-        load_lpips(weights, tmp_path / "squeeze.pth")
+        load_lpips_checkpoint(weights, tmp_path / "squeeze.pth")
     assert "lin6.model.1.weight" in str(err.value) and "lin7.model.1.weight" in str(err.value)

@@ -11,12 +11,12 @@ import torch
 
 from vtonpipe.errors import ModelFilesError
 from vtonpipe.models.schp import transforms as T
-from vtonpipe.models.schp.checkpoint import OFFICIAL_FILES, load_schp, read_state_dict
+from vtonpipe.models.schp.checkpoint import OFFICIAL_FILES, load_checkpoint, read_state_dict
 from vtonpipe.models.schp.definition import SCHPConfig, SCHPNet, SCHPParser
 from vtonpipe.models.schp.export import add_convert_arguments, convert_from_args
 from vtonpipe.labels.parsing import ATR, LIP, palette
 from vtonpipe.models.schp.runtime import SCHPRuntime
-from vtonpipe.models.schp.tiny import TINY_INPUT_SIZE, build_tiny_ir, write_tiny_checkpoint
+from vtonpipe.models.schp.tiny import TINY_INPUT_SIZE, build_tiny_ir, write_tiny_weights
 
 # torch.export inside ov.convert_model trips a torch-internal pytree deprecation.
 pytestmark = pytest.mark.filterwarnings("ignore:.*LeafSpec.*:FutureWarning")
@@ -61,7 +61,7 @@ def _person_like_image(height: int, width: int, seed: int = 0) -> np.ndarray:
 def tiny_lip(tmp_path_factory):
     root = tmp_path_factory.mktemp("schp-lip")
     ir = build_tiny_ir(root, seed=0, dataset="lip")
-    return root / "weights" / OFFICIAL_FILES["lip"], ir
+    return root / "tiny-weights" / OFFICIAL_FILES["lip"], ir
 
 
 def test_full_size_definition_has_the_official_keys():
@@ -88,7 +88,7 @@ def test_tiny_file_uses_the_official_layout(tiny_lip):
     assert {k[len("module."):] for k in keys} <= full
     assert "module.decoder.conv3.3.running_var" in keys and "module.fushion.3.bias" in keys
 
-    model, labels = load_schp(weights)
+    model, labels = load_checkpoint(weights)
     assert labels is LIP and model.cfg.layers == (1, 1, 2, 1) and model.cfg.width == 8
     loaded = model.state_dict()
     for key, value in raw["state_dict"].items():
@@ -104,7 +104,7 @@ def test_missing_unexpected_and_misshapen_keys_are_named(tiny_lip, tmp_path):
     bad = tmp_path / OFFICIAL_FILES["lip"]
     torch.save({"state_dict": state}, bad)
     with pytest.raises(ModelFilesError) as err:
-        load_schp(bad)
+        load_checkpoint(bad)
     msg = str(err.value)
     assert "missing keys: fushion.3.bias" in msg
     assert "unexpected keys: fushion.4.weight" in msg
@@ -112,19 +112,19 @@ def test_missing_unexpected_and_misshapen_keys_are_named(tiny_lip, tmp_path):
 
 
 def test_dataset_comes_from_the_file_name_or_the_flag(tmp_path):
-    weights = write_tiny_checkpoint(tmp_path / "schp-weights.pth", dataset="atr")
+    weights = write_tiny_weights(tmp_path, dataset="atr").rename(tmp_path / "schp-weights.pth")
     with pytest.raises(ModelFilesError, match="--dataset"):
-        load_schp(weights)
-    _, labels = load_schp(weights, dataset="atr")
+        load_checkpoint(weights)
+    _, labels = load_checkpoint(weights, dataset="atr")
     assert labels is ATR
     with pytest.raises(ModelFilesError, match="18 classes but lip has 20"):
-        load_schp(weights, dataset="lip")
+        load_checkpoint(weights, dataset="lip")
 
 
 def test_unsafe_or_broken_files_are_refused(tmp_path):
     broken = tmp_path / "lip.pth"
     broken.write_bytes(b"not a checkpoint")
-    with pytest.raises(ModelFilesError, match="not a loadable"):
+    with pytest.raises(ModelFilesError, match="not a weights-only"):
         read_state_dict(broken)
     with pytest.raises(ModelFilesError, match="does not exist"):
         read_state_dict(tmp_path / "absent-lip.pth")
@@ -164,7 +164,7 @@ def test_voc_palette():
 @pytest.mark.parametrize("shape", [(120, 90), (70, 110)])
 def test_torch_and_openvino_labels_agree(tiny_lip, shape):
     weights, ir = tiny_lip
-    model, _ = load_schp(weights)
+    model, _ = load_checkpoint(weights)
     runtime = SCHPRuntime(ir, "CPU", threads=1)
     bgr = _person_like_image(*shape)
 

@@ -24,8 +24,7 @@ def models_dir(tmp_path_factory):
     """<models>/schp-lip and <models>/schp-atr, the stage's default IR folders."""
     root = tmp_path_factory.mktemp("schp-models")
     for dataset in ("lip", "atr"):
-        ir = build_tiny_ir(root / f"build-{dataset}", seed=1, dataset=dataset)
-        os.rename(ir, root / f"schp-{dataset}")
+        build_tiny_ir(root / f"schp-{dataset}", seed=1, dataset=dataset)
     return root
 
 

@@ -8,15 +8,13 @@ import numpy as np
 import torch
 
 from vtonpipe.errors import ModelFilesError
+from vtonpipe.models.common.convert import load_strict, read_checkpoint
 from vtonpipe.models.densepose.definition import DensePoseConfig, DensePoseRCNN
-from vtonpipe.models.common.unpickle import load_pickle
-
-OFFICIAL_FILE = "model_final_162be9.pkl"
 
 
 def read_state(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """The ``{"model": {name: ndarray}}`` mapping of a detectron2 checkpoint pickle."""
-    obj = load_pickle(path)
+    obj = read_checkpoint(path)
     state = obj.get("model") if isinstance(obj, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, np.ndarray) for v in state.values()):
         raise ModelFilesError(f"{path}: expected a detectron2 pickle {{'model': {{name: ndarray}}}}")
@@ -49,24 +47,10 @@ def infer_config(state: dict[str, np.ndarray]) -> DensePoseConfig:
         raise ModelFilesError(f"checkpoint lacks {exc} needed to size the model: not a DensePose R-CNN file") from None
 
 
-def load_model(path: str | os.PathLike) -> DensePoseRCNN:
+def load_checkpoint(path: str | os.PathLike) -> DensePoseRCNN:
     """Build the definition sized from the file and load every tensor; any key mismatch is an error."""
     state = read_state(path)
     model = DensePoseRCNN(infer_config(state))
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing or unexpected:
-        raise ModelFilesError(
-            f"{path}: keys do not match DensePose R50-FPN; missing {missing[:10]}"
-            f"{' ...' if len(missing) > 10 else ''} ({len(missing)}), unexpected {unexpected[:10]}"
-            f"{' ...' if len(unexpected) > 10 else ''} ({len(unexpected)})"
-        )
-    bad = [k for k, v in expected.items() if tuple(v.shape) != state[k].shape]
-    if bad:
-        raise ModelFilesError(
-            f"{path}: shape mismatch for {bad[:5]}: file {[state[k].shape for k in bad[:5]]}, "
-            f"model {[tuple(expected[k].shape) for k in bad[:5]]}"
-        )
-    model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in state.items()})
+    tensors = {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in state.items()}
+    load_strict(model, tensors, f"{path} (DensePose R50-FPN)")
     return model.eval()

@@ -18,13 +18,14 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-import openvino as ov
 import torch
 
 from vtonpipe.errors import ConfigError
+from vtonpipe.models.common.convert import to_openvino
 from vtonpipe.models.common.ir import save_ir, write_model_json
 from vtonpipe.models.densepose.boxes import STRIDES
-from vtonpipe.models.densepose.checkpoint import load_model
+from vtonpipe.models.densepose import FAMILY
+from vtonpipe.models.densepose.checkpoint import load_checkpoint
 from vtonpipe.models.densepose.definition import (
     BackboneGraph,
     BoxGraph,
@@ -33,7 +34,6 @@ from vtonpipe.models.densepose.definition import (
     DensePoseRCNN,
 )
 
-FAMILY = "densepose"
 DP_POOLER = 28
 BACKBONE_OUTPUTS = ["p2", "p3", "p4", "p5"] + [
     f"{kind}_p{level}" for level in range(2, 7) for kind in ("objectness", "deltas")
@@ -42,17 +42,6 @@ BACKBONE_OUTPUTS = ["p2", "p3", "p4", "p5"] + [
 
 def _ceil32(x: int) -> int:
     return -(-x // 32) * 32
-
-
-def _convert(module: torch.nn.Module, inputs: dict[str, list[int]], outputs: list[str]) -> ov.Model:
-    example = tuple(torch.zeros(shape) for shape in inputs.values())
-    with torch.no_grad():
-        model = ov.convert_model(module.eval(), example_input=example, input=[ov.PartialShape(s) for s in inputs.values()])
-    for port, name in zip(model.inputs, inputs):
-        port.get_tensor().set_names({name})
-    for port, name in zip(model.outputs, outputs):
-        port.get_tensor().set_names({name})
-    return model
 
 
 def export_ir(
@@ -83,7 +72,8 @@ def export_ir(
                            ["coarse_segm", "fine_segm", "u", "v"]),
     }
     for name, (module, inputs, outputs) in specs.items():
-        save_ir(_convert(module, inputs, outputs), out / name, compress_to_fp16=False)
+        example = tuple(torch.zeros(shape) for shape in inputs.values())
+        save_ir(to_openvino(module, example, list(inputs), outputs, method="trace"), out / name)
     write_model_json(
         out,
         family=FAMILY,
@@ -104,16 +94,6 @@ def export_ir(
     return out
 
 
-def convert_checkpoint(weights: str | Path, out_dir: str | Path, *, min_size: int = 800, max_size: int = 1333,
-                       canvas: tuple[int, int] | None = None, box_batch: int = 100,
-                       variant: str = "R_50_FPN_s1x") -> Path:
-    """Load a detectron2 DensePose pickle and export it."""
-    model = load_model(weights)
-    side = _ceil32(max_size)
-    return export_ir(model, out_dir, canvas=canvas or (side, side), min_size=min_size, max_size=max_size,
-                     box_batch=box_batch, sources=[weights], variant=variant)
-
-
 def _canvas(text: str) -> tuple[int, int]:
     try:
         h, w = (int(v) for v in text.lower().split("x"))
@@ -132,6 +112,8 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--box-batch", type=int, default=100, help="proposals per box-head call (static)")
 
 
-def convert_from_args(args: argparse.Namespace) -> Path:
-    return convert_checkpoint(args.weights, args.out, min_size=args.min_size, max_size=args.max_size,
-                              canvas=args.canvas, box_batch=args.box_batch)
+def convert_from_args(args: argparse.Namespace, calibration=None) -> Path:
+    """`vtonpipe models convert densepose` (no INT8 path: `calibration` is unused)."""
+    side = _ceil32(args.max_size)
+    return export_ir(load_checkpoint(args.weights), args.out, canvas=args.canvas or (side, side),
+                     min_size=args.min_size, max_size=args.max_size, box_batch=args.box_batch, sources=[args.weights])

@@ -29,10 +29,10 @@ import openvino as ov
 from PIL import Image
 
 from vtonpipe.models.common.ir import compile_ir, read_ir
+from vtonpipe.models.densepose import FAMILY
 from vtonpipe.models.densepose import boxes as B
 from vtonpipe.models.densepose.pooling import multilevel_roi_align, roi_align
 
-FAMILY = "densepose"
 PAD_MODES = ("exact", "canvas")
 SIZED_IRS = ("backbone", "decoder")
 MAX_SIZED = 4

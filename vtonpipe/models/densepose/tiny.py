@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from vtonpipe.models.densepose.definition import DensePoseConfig, DensePoseRCNN
-from vtonpipe.models.densepose.export import convert_checkpoint
+from vtonpipe.models.common.tiny import TINY_WEIGHTS
+from vtonpipe.models.densepose.checkpoint import load_checkpoint
+from vtonpipe.models.densepose.export import export_ir
 
 TINY_CONFIG = DensePoseConfig(
     stem_channels=8,
@@ -57,22 +59,22 @@ def tiny_state(seed: int = 0, cfg: DensePoseConfig = TINY_CONFIG) -> dict[str, n
     return state
 
 
-def write_tiny_weights(path: str | Path, seed: int = 0) -> Path:
-    """Write a pickle shaped like model_final_162be9.pkl: {"model": {name: ndarray}, "__author__": ...}."""
-    path = Path(path)
+def write_tiny_weights(root: str | Path, *, seed: int = 0) -> Path:
+    """Write root/TINY_FILE, a pickle shaped like model_final_162be9.pkl: {"model": {name: ndarray},
+    "__author__": ...}; returns its path."""
+    path = Path(root) / TINY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:
         pickle.dump({"model": tiny_state(seed), "__author__": "vtonpipe tiny preset"}, f, protocol=4)
     return path
 
 
-def build_tiny_ir(out_dir: str | Path, seed: int = 0, canvas: int = 128, min_size: int = 96,
+def build_tiny_ir(out_dir: str | Path, *, seed: int = 0, canvas: int = 128, min_size: int = 96,
                   max_size: int = 128, box_batch: int = 100) -> Path:
-    """Tiny weights under out_dir/weights, converted into out_dir/ir (returned).
+    """Tiny weights under out_dir/tiny-weights, converted into the IR folder out_dir (returned).
 
     The short edge is 96 instead of 800 (max 128 instead of 1333) so the tiny graph runs in ~0.1 s.
     """
-    out_dir = Path(out_dir)
-    weights = write_tiny_weights(out_dir / "weights" / TINY_FILE, seed)
-    return convert_checkpoint(weights, out_dir / "ir", min_size=min_size, max_size=max_size,
-                              canvas=(canvas, canvas), box_batch=box_batch, variant="tiny")
+    weights = write_tiny_weights(Path(out_dir) / TINY_WEIGHTS, seed=seed)
+    return export_ir(load_checkpoint(weights), out_dir, min_size=min_size, max_size=max_size,
+                     canvas=(canvas, canvas), box_batch=box_batch, sources=[weights], variant="tiny")

@@ -28,7 +28,7 @@ def resolve_weights(path: str | os.PathLike) -> Path:
     return path
 
 
-def load_inception(path: str | os.PathLike) -> torch.jit.ScriptModule:
+def load_checkpoint(path: str | os.PathLike) -> torch.jit.ScriptModule:
     """The TorchScript network, on CPU, in eval mode; checks the ``layers`` entry point exists."""
     path = resolve_weights(path)
     try:

@@ -6,33 +6,29 @@ import argparse
 import os
 from pathlib import Path
 
-import openvino as ov
 import torch
 
-from vtonpipe.models.common.ir import save_ir, write_model_json
 from vtonpipe.errors import ModelFilesError
-from vtonpipe.models.inception import FAMILY, FEATURE_DIM, INPUT_SIZE, WEIGHTS_FILE
-from vtonpipe.models.inception.checkpoint import load_inception, resolve_weights
+from vtonpipe.models.common.convert import to_openvino
+from vtonpipe.models.common.ir import save_ir, write_model_json
+from vtonpipe.models.inception import FAMILY, FEATURE_DIM, INPUT_SIZE, IR_NAME, WEIGHTS_FILE
+from vtonpipe.models.inception.checkpoint import load_checkpoint, resolve_weights
 from vtonpipe.models.inception.definition import CleanInceptionFeatures
 
-IR_NAME = "inception"
 
-
-def convert_inception(
-    weights: str | os.PathLike, out_dir: str | os.PathLike, *, batch: int = 1, variant: str = "2015-12-05"
+def export_ir(
+    network: torch.jit.ScriptModule, out_dir: str | os.PathLike, *, batch: int = 1, variant: str = "2015-12-05",
+    sources: list[str | os.PathLike] = (),
 ) -> Path:
-    """Convert the archive at `weights` into the IR folder `out_dir`; returns `out_dir`."""
-    weights = resolve_weights(weights)
+    """Convert the loaded archive (load_checkpoint's result) into the IR folder `out_dir`; returns it."""
     out_dir = Path(out_dir)
-    model = CleanInceptionFeatures(load_inception(weights)).eval()
     shape = [batch, 3, INPUT_SIZE, INPUT_SIZE]
-    with torch.no_grad():
-        ov_model = ov.convert_model(model, example_input=torch.zeros(shape), input=[shape])
-    ov_model.inputs[0].get_tensor().set_names({"images"})
-    ov_model.outputs[0].get_tensor().set_names({"features"})
+    # A scripted archive cannot go through torch.export: trace it.
+    ov_model = to_openvino(CleanInceptionFeatures(network), (torch.zeros(shape),), ["images"], ["features"],
+                           method="trace")
     feature_dim = int(ov_model.outputs[0].get_partial_shape()[1].get_length())
     if variant != "tiny" and feature_dim != FEATURE_DIM:
-        raise ModelFilesError(f"{weights} gives {feature_dim} features, not Inception's {FEATURE_DIM}")
+        raise ModelFilesError(f"{WEIGHTS_FILE} gives {feature_dim} features, not Inception's {FEATURE_DIM}")
     save_ir(ov_model, out_dir / IR_NAME, compress_to_fp16=False)
     write_model_json(
         out_dir,
@@ -40,7 +36,7 @@ def convert_inception(
         variant=variant,
         inputs={IR_NAME: {"images": shape}},
         precision="fp32",
-        sources=[weights],
+        sources=list(sources),
         extra={
             "feature_dim": feature_dim,
             "preprocess": "clean-fid clean: PIL bicubic per float32 channel to 299x299, (x - 128) / 128",
@@ -61,5 +57,7 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=1, help="static batch size of the IR (default 1)")
 
 
-def convert_from_args(args: argparse.Namespace) -> Path:
-    return convert_inception(args.weights, args.out, batch=args.batch)
+def convert_from_args(args: argparse.Namespace, calibration=None) -> Path:
+    """`vtonpipe models convert inception` (no INT8 path: `calibration` is unused)."""
+    weights = resolve_weights(args.weights)
+    return export_ir(load_checkpoint(weights), args.out, batch=args.batch, sources=[weights])

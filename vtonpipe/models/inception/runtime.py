@@ -15,9 +15,7 @@ from PIL import Image
 
 from vtonpipe.errors import ModelFilesError
 from vtonpipe.models.common.ir import compile_ir, read_ir
-from vtonpipe.models.inception import FAMILY, INPUT_SIZE
-
-IR_NAME = "inception"
+from vtonpipe.models.inception import FAMILY, INPUT_SIZE, IR_NAME
 
 
 def clean_resize(image: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:

@@ -20,7 +20,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from vtonpipe.models.inception import INPUT_SIZE, WEIGHTS_FILE
-from vtonpipe.models.inception.export import convert_inception
+from vtonpipe.models.common.tiny import TINY_WEIGHTS
+from vtonpipe.models.inception.checkpoint import load_checkpoint
+from vtonpipe.models.inception.export import export_ir
 
 NUM_LOGITS = 1008  # the TF graph's classifier width
 TINY_FEATURES = 64
@@ -54,10 +56,10 @@ class TinyInceptionNetwork(nn.Module):
 
 
 def write_tiny_weights(
-    path: str | os.PathLike, seed: int = 0, width: int = 16, features: int = TINY_FEATURES
+    root: str | os.PathLike, *, seed: int = 0, width: int = 16, features: int = TINY_FEATURES
 ) -> Path:
-    """Save a seeded TinyInceptionNetwork as a TorchScript archive at `path`."""
-    path = Path(path)
+    """Save a seeded TinyInceptionNetwork as a TorchScript archive root/WEIGHTS_FILE; returns its path."""
+    path = Path(root) / WEIGHTS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     generator = torch.Generator().manual_seed(seed)
     network = TinyInceptionNetwork(width, features)
@@ -75,9 +77,8 @@ def write_tiny_weights(
 
 
 def build_tiny_ir(
-    out_dir: str | os.PathLike, seed: int = 0, width: int = 16, features: int = TINY_FEATURES, batch: int = 1
+    out_dir: str | os.PathLike, *, seed: int = 0, width: int = 16, features: int = TINY_FEATURES, batch: int = 1
 ) -> Path:
-    """Write tiny weights to out_dir/weights and convert them into the IR folder out_dir/ir."""
-    out_dir = Path(out_dir)
-    weights = write_tiny_weights(out_dir / "weights" / WEIGHTS_FILE, seed=seed, width=width, features=features)
-    return convert_inception(weights, out_dir / "ir", batch=batch, variant="tiny")
+    """Write tiny weights to out_dir/tiny-weights and convert them into the IR folder out_dir."""
+    weights = write_tiny_weights(Path(out_dir) / TINY_WEIGHTS, seed=seed, width=width, features=features)
+    return export_ir(load_checkpoint(weights), out_dir, batch=batch, variant="tiny", sources=[weights])

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from vtonpipe.errors import ModelFilesError
+from vtonpipe.models.common.convert import load_strict, read_checkpoint, state_dict_of
 from vtonpipe.models.lpips import BACKBONE_FILE, LIN_FILE
 from vtonpipe.models.lpips.definition import LpipsSqueeze
 
@@ -21,15 +22,7 @@ UNUSED_BACKBONE_KEYS = ("classifier.1.weight", "classifier.1.bias")
 
 
 def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    if not path.is_file():
-        raise ModelFilesError(f"{path} not found")
-    try:
-        state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ModelFilesError(f"{path}: not a weights-only torch state_dict ({type(exc).__name__}: {exc})") from None
-    if not isinstance(state, dict):
-        raise ModelFilesError(f"{path}: expected a state_dict, got {type(state).__name__}")
-    return state
+    return state_dict_of(read_checkpoint(path), str(path), wrappers=())
 
 
 def resolve_files(backbone: str | os.PathLike, lin: str | os.PathLike) -> tuple[Path, Path]:
@@ -38,8 +31,10 @@ def resolve_files(backbone: str | os.PathLike, lin: str | os.PathLike) -> tuple[
     return (backbone / BACKBONE_FILE if backbone.is_dir() else backbone, lin / LIN_FILE if lin.is_dir() else lin)
 
 
-def load_lpips(backbone: str | os.PathLike, lin: str | os.PathLike) -> LpipsSqueeze:
-    """LpipsSqueeze in eval mode with both official files loaded; ModelFilesError names bad keys."""
+def load_checkpoint(backbone: str | os.PathLike, lin: str | os.PathLike | None = None) -> LpipsSqueeze:
+    """LpipsSqueeze in eval mode with both official files loaded (each given as a file or a folder
+    holding it; `lin` defaults to `backbone`'s folder); ModelFilesError names bad keys."""
+    lin = backbone if lin is None else lin
     backbone_path, lin_path = resolve_files(backbone, lin)
     trunk = _load_state_dict(backbone_path)
     heads = _load_state_dict(lin_path)
@@ -49,17 +44,5 @@ def load_lpips(backbone: str | os.PathLike, lin: str | os.PathLike) -> LpipsSque
     if overlap:
         raise ModelFilesError(f"{backbone_path} and {lin_path} share keys {sorted(overlap)[:5]}: files swapped?")
     model = LpipsSqueeze()
-    expected = set(model.state_dict())
-    state = {**trunk, **heads}
-    missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
-    if missing or unexpected:
-        raise ModelFilesError(
-            f"LPIPS weights from {backbone_path} + {lin_path} do not match the squeeze network: "
-            f"missing {missing[:8]}{' ...' if len(missing) > 8 else ''}, "
-            f"unexpected {unexpected[:8]}{' ...' if len(unexpected) > 8 else ''}"
-        )
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:  # shape mismatches
-        raise ModelFilesError(f"LPIPS weights have wrong shapes: {exc}") from None
+    load_strict(model, {**trunk, **heads}, f"LPIPS weights from {backbone_path} + {lin_path}")
     return model.eval()

@@ -6,37 +6,30 @@ import argparse
 import os
 from pathlib import Path
 
-import openvino as ov
 import torch
 
+from vtonpipe.models.common.convert import to_openvino
 from vtonpipe.models.common.ir import save_ir, write_model_json
-from vtonpipe.models.lpips import BACKBONE_FILE, FAMILY, LIN_FILE
-from vtonpipe.models.lpips.checkpoint import load_lpips, resolve_files
-
-IR_NAME = "lpips"
+from vtonpipe.models.lpips import BACKBONE_FILE, FAMILY, IR_NAME, LIN_FILE
+from vtonpipe.models.lpips.checkpoint import load_checkpoint, resolve_files
+from vtonpipe.models.lpips.definition import LpipsSqueeze
 # CatVTON evaluates at its inference resolution, 512x384 (H x W) for the dataset models.
 DEFAULT_SIZE = (512, 384)
 
 
-def convert_lpips(
-    backbone: str | os.PathLike,
-    lin: str | os.PathLike,
+def export_ir(
+    model: LpipsSqueeze,
     out_dir: str | os.PathLike,
     *,
     size: tuple[int, int] = DEFAULT_SIZE,
     variant: str = "squeeze-v0.1",
+    sources: list[str | os.PathLike] = (),
 ) -> Path:
-    """Convert the two official files into the IR folder `out_dir` at image size `size` (H, W)."""
-    backbone, lin = resolve_files(backbone, lin)
+    """Convert the loaded network into the IR folder `out_dir` at image size `size` (H, W)."""
     out_dir = Path(out_dir)
-    model = load_lpips(backbone, lin)
     shape = [1, 3, int(size[0]), int(size[1])]
     example = (torch.zeros(shape), torch.zeros(shape))
-    with torch.no_grad():
-        ov_model = ov.convert_model(model, example_input=example, input=[shape, shape])
-    for port, name in zip(ov_model.inputs, ("img0", "img1")):
-        port.get_tensor().set_names({name})
-    ov_model.outputs[0].get_tensor().set_names({"distance"})
+    ov_model = to_openvino(model, example, ["img0", "img1"], ["distance"], method="trace")
     save_ir(ov_model, out_dir / IR_NAME, compress_to_fp16=False)
     write_model_json(
         out_dir,
@@ -44,7 +37,7 @@ def convert_lpips(
         variant=variant,
         inputs={IR_NAME: {"img0": shape, "img1": shape}},
         precision="fp32",
-        sources=[backbone, lin],
+        sources=list(sources),
         extra={"convention": "torchmetrics LPIPS net_type='squeeze', inputs in [-1, 1]"},
     )
     return out_dir
@@ -65,5 +58,7 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def convert_from_args(args: argparse.Namespace) -> Path:
-    return convert_lpips(args.backbone or args.weights, args.lin or args.weights, args.out, size=tuple(args.size))
+def convert_from_args(args: argparse.Namespace, calibration=None) -> Path:
+    """`vtonpipe models convert lpips` (no INT8 path: `calibration` is unused)."""
+    files = resolve_files(args.backbone or args.weights, args.lin or args.weights)
+    return export_ir(load_checkpoint(*files), args.out, size=tuple(args.size), sources=list(files))

@@ -14,14 +14,16 @@ import torch
 
 from vtonpipe.models.lpips import BACKBONE_FILE, LIN_FILE
 from vtonpipe.models.lpips.definition import LpipsSqueeze
-from vtonpipe.models.lpips.export import convert_lpips
+from vtonpipe.models.common.tiny import TINY_WEIGHTS
+from vtonpipe.models.lpips.checkpoint import load_checkpoint
+from vtonpipe.models.lpips.export import export_ir
 
 TINY_SIZE = (64, 48)
 
 
-def write_tiny_weights(folder: str | os.PathLike, seed: int = 0) -> tuple[Path, Path]:
-    """Write BACKBONE_FILE and LIN_FILE into `folder`; returns their paths."""
-    folder = Path(folder)
+def write_tiny_weights(root: str | os.PathLike, *, seed: int = 0) -> tuple[Path, Path]:
+    """Write BACKBONE_FILE and LIN_FILE into `root`; returns their paths."""
+    folder = Path(root)
     folder.mkdir(parents=True, exist_ok=True)
     generator = torch.Generator().manual_seed(seed)
     trunk, heads = {}, {}
@@ -41,8 +43,7 @@ def write_tiny_weights(folder: str | os.PathLike, seed: int = 0) -> tuple[Path, 
     return backbone, lin
 
 
-def build_tiny_ir(out_dir: str | os.PathLike, seed: int = 0, size: tuple[int, int] = TINY_SIZE) -> Path:
-    """Write tiny weights to out_dir/weights and convert them into the IR folder out_dir/ir."""
-    out_dir = Path(out_dir)
-    backbone, lin = write_tiny_weights(out_dir / "weights", seed=seed)
-    return convert_lpips(backbone, lin, out_dir / "ir", size=size, variant="tiny")
+def build_tiny_ir(out_dir: str | os.PathLike, *, seed: int = 0, size: tuple[int, int] = TINY_SIZE) -> Path:
+    """Write tiny weights to out_dir/tiny-weights and convert them into the IR folder out_dir."""
+    files = write_tiny_weights(Path(out_dir) / TINY_WEIGHTS, seed=seed)
+    return export_ir(load_checkpoint(*files), out_dir, size=size, variant="tiny", sources=list(files))

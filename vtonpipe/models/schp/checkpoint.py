@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from vtonpipe.errors import ModelFilesError
+from vtonpipe.models.common.convert import load_strict, read_checkpoint, state_dict_of
 from vtonpipe.models.schp.definition import SCHPConfig, SCHPNet
 from vtonpipe.labels.parsing import LABEL_SETS, LabelSet
 
@@ -27,22 +28,7 @@ OFFICIAL_FILES = {
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Tensors of a checkpoint file with the ``module.`` prefix removed (safe unpickling only)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFilesError(f"SCHP checkpoint {path} does not exist")
-    try:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises pickle, zip and runtime errors alike
-        raise ModelFilesError(f"{path} is not a loadable SCHP checkpoint: {type(exc).__name__}: {exc}") from None
-    state = raw.get("state_dict", raw) if isinstance(raw, dict) else None
-    if not isinstance(state, dict) or not state:
-        raise ModelFilesError(f"{path} holds no state_dict")
-    out = {}
-    for key, value in state.items():
-        if not isinstance(value, torch.Tensor):
-            raise ModelFilesError(f"{path}: entry {key!r} is not a tensor")
-        out[key[len(PREFIX):] if key.startswith(PREFIX) else key] = value
-    return out
+    return state_dict_of(read_checkpoint(path), str(path), wrappers=("state_dict",), strip_prefix=PREFIX)
 
 
 def config_from_state_dict(state: dict[str, torch.Tensor], source: str = "checkpoint") -> SCHPConfig:
@@ -61,32 +47,6 @@ def config_from_state_dict(state: dict[str, torch.Tensor], source: str = "checkp
         width=int(state["conv1.weight"].shape[0]),
         layers=tuple(blocks),
     )
-
-
-def _named(keys: list[str], limit: int = 12) -> str:
-    shown = ", ".join(keys[:limit])
-    return shown + (f" ... ({len(keys)} in all)" if len(keys) > limit else "")
-
-
-def check_keys(model: SCHPNet, state: dict[str, torch.Tensor], source: str = "checkpoint") -> None:
-    """Raise ModelFilesError naming every missing, unexpected or misshapen key."""
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    misshapen = [
-        f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}"
-        for k, v in expected.items()
-        if k in state and state[k].shape != v.shape
-    ]
-    problems = []
-    if missing:
-        problems.append(f"missing keys: {_named(missing)}")
-    if unexpected:
-        problems.append(f"unexpected keys: {_named(unexpected)}")
-    if misshapen:
-        problems.append(f"shape mismatches: {_named(misshapen)}")
-    if problems:
-        raise ModelFilesError(f"{source} does not match the SCHP network; " + "; ".join(problems))
 
 
 def label_set_for(path: str | os.PathLike, num_classes: int, dataset: str | None = None) -> LabelSet:
@@ -109,13 +69,12 @@ def label_set_for(path: str | os.PathLike, num_classes: int, dataset: str | None
     return labels
 
 
-def load_schp(path: str | os.PathLike, dataset: str | None = None) -> tuple[SCHPNet, LabelSet]:
+def load_checkpoint(path: str | os.PathLike, dataset: str | None = None) -> tuple[SCHPNet, LabelSet]:
     """Build the network a checkpoint describes, load it strictly and return it in eval mode."""
     source = str(path)
     state = read_state_dict(path)
     cfg = config_from_state_dict(state, source)
     labels = label_set_for(path, cfg.num_classes, dataset)
     model = SCHPNet(cfg)
-    check_keys(model, state, source)
-    model.load_state_dict(state, strict=True)
+    load_strict(model, state, f"{source} (SCHP network)")
     return model.eval(), labels

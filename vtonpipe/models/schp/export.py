@@ -17,25 +17,14 @@ from pathlib import Path
 import openvino as ov
 import torch
 
+from vtonpipe.models.common.convert import to_openvino
 from vtonpipe.models.common.ir import save_ir, write_model_json
+
 from vtonpipe.models.schp import FAMILY, INPUT_NAME, IR_NAME, OUTPUT_NAME
-from vtonpipe.models.schp.checkpoint import OFFICIAL_FILES, load_schp
+from vtonpipe.models.schp.checkpoint import OFFICIAL_FILES, load_checkpoint
 from vtonpipe.models.schp.definition import SCHPNet, SCHPParser
 from vtonpipe.labels.parsing import LABEL_SETS, LabelSet
 from vtonpipe.models.schp.transforms import MEAN_BGR, STD_BGR
-
-def to_openvino(model: SCHPNet, input_size: int) -> ov.Model:
-    """Export the network with its upsampling head at a fixed square input size."""
-    shape = [1, 3, input_size, input_size]
-    # torch.export converts several times faster than the default jit trace (17 s vs ~60 s at 473).
-    with torch.no_grad():
-        program = torch.export.export(SCHPParser(model.eval()), (torch.zeros(shape),))
-    ov_model = ov.convert_model(program)
-    ov_model.reshape({0: shape})
-    ov_model.inputs[0].get_tensor().set_names({INPUT_NAME})
-    ov_model.outputs[0].get_tensor().set_names({OUTPUT_NAME})
-    return ov_model
-
 
 def compress_int8(ov_model: ov.Model) -> ov.Model:
     """NNCF INT8 weight-only compression (activations stay fp32)."""
@@ -45,8 +34,7 @@ def compress_int8(ov_model: ov.Model) -> ov.Model:
 
 
 def export_ir(
-    model: SCHPNet,
-    labels: LabelSet,
+    loaded: tuple[SCHPNet, LabelSet],
     out_dir: str | os.PathLike,
     *,
     input_size: int | None = None,
@@ -54,10 +42,14 @@ def export_ir(
     sources: Sequence[str | os.PathLike] = (),
     variant: str | None = None,
 ) -> Path:
-    """Write the IR folder for a loaded network and return its path."""
+    """Write the IR folder for a loaded network (load_checkpoint's result) and return its path.
+
+    The IR holds the network with its upsampling head at a fixed square input size.
+    """
+    model, labels = loaded
     out_dir = Path(out_dir)
     size = int(input_size or labels.input_size)
-    ov_model = to_openvino(model, size)
+    ov_model = to_openvino(SCHPParser(model.eval()), (torch.zeros(1, 3, size, size),), [INPUT_NAME], [OUTPUT_NAME])
     if int8:
         ov_model = compress_int8(ov_model)
     save_ir(ov_model, out_dir / IR_NAME, compress_to_fp16=False)
@@ -80,22 +72,6 @@ def export_ir(
     return out_dir
 
 
-def convert(
-    weights: str | os.PathLike,
-    out_dir: str | os.PathLike,
-    *,
-    dataset: str | None = None,
-    input_size: int | None = None,
-    int8: bool = False,
-    variant: str | None = None,
-) -> Path:
-    """Load an official-layout checkpoint and export it."""
-    model, labels = load_schp(weights, dataset)
-    return export_ir(
-        model, labels, out_dir, input_size=input_size, int8=int8, sources=[weights], variant=variant
-    )
-
-
 def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
     files = ", ".join(OFFICIAL_FILES.values())
     parser.add_argument("--weights", required=True, help=f"official SCHP checkpoint ({files})")
@@ -115,5 +91,7 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--int8", action="store_true", help="compress weights to INT8 with NNCF")
 
 
-def convert_from_args(args: argparse.Namespace) -> Path:
-    return convert(args.weights, args.out, dataset=args.dataset, input_size=args.input_size, int8=args.int8)
+def convert_from_args(args: argparse.Namespace, calibration=None) -> Path:
+    """`vtonpipe models convert schp` (INT8 here is weight-only: no calibration pairs needed)."""
+    return export_ir(load_checkpoint(args.weights, args.dataset), args.out, input_size=args.input_size,
+                     int8=args.int8, sources=[args.weights])

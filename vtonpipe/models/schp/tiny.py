@@ -13,7 +13,9 @@ import torch
 
 from vtonpipe.models.schp.checkpoint import OFFICIAL_FILES, PREFIX
 from vtonpipe.models.schp.definition import SCHPConfig, SCHPNet
-from vtonpipe.models.schp.export import convert
+from vtonpipe.models.common.tiny import TINY_WEIGHTS
+from vtonpipe.models.schp.checkpoint import load_checkpoint
+from vtonpipe.models.schp.export import export_ir
 from vtonpipe.labels.parsing import LABEL_SETS
 
 TINY_WIDTH = 8
@@ -45,13 +47,13 @@ def random_state_dict(cfg: SCHPConfig, seed: int = 0) -> dict[str, torch.Tensor]
     return state
 
 
-def write_tiny_checkpoint(
-    path: str | os.PathLike, dataset: str = "lip", seed: int = 0, width: int = TINY_WIDTH, layers=TINY_LAYERS
+def write_tiny_weights(
+    root: str | os.PathLike, *, seed: int = 0, dataset: str = "lip", width: int = TINY_WIDTH, layers=TINY_LAYERS
 ) -> Path:
-    """Save a tiny checkpoint in the official file layout and return its path."""
+    """Save a tiny checkpoint under its official file name in `root` and return its path."""
     cfg = SCHPConfig(num_classes=LABEL_SETS[dataset].num_classes, width=width, layers=tuple(layers))
     state = {PREFIX + k: v for k, v in random_state_dict(cfg, seed).items()}
-    path = Path(path)
+    path = Path(root) / OFFICIAL_FILES[dataset]
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"state_dict": state}, path)
     return path
@@ -59,14 +61,15 @@ def write_tiny_checkpoint(
 
 def build_tiny_ir(
     out_dir: str | os.PathLike,
-    seed: int = 0,
     *,
+    seed: int = 0,
     dataset: str = "lip",
     input_size: int = TINY_INPUT_SIZE,
     width: int = TINY_WIDTH,
     layers=TINY_LAYERS,
 ) -> Path:
-    """Write tiny weights to ``out_dir/weights/<official name>``, convert them to ``out_dir/ir``."""
-    out_dir = Path(out_dir)
-    weights = write_tiny_checkpoint(out_dir / "weights" / OFFICIAL_FILES[dataset], dataset, seed, width, layers)
-    return convert(weights, out_dir / "ir", input_size=input_size, variant=f"tiny-{dataset}")
+    """Write tiny weights to ``out_dir/tiny-weights/<official name>`` and convert them into the IR
+    folder ``out_dir``."""
+    weights = write_tiny_weights(Path(out_dir) / TINY_WEIGHTS, seed=seed, dataset=dataset, width=width, layers=layers)
+    return export_ir(load_checkpoint(weights), out_dir, input_size=input_size, sources=[weights],
+                     variant=f"tiny-{dataset}")
