@@ -1,7 +1,9 @@
 """Reading images safely: decode checks, decompression-bomb guard, fixed channel orders.
 
 Stages read every input image through these functions, so a bad file is always reported the
-same way: a RowError with error_type "unreadable_image" (or "image_too_large").
+same way: a RowError with error_type "unreadable_image" (or "image_too_large"). Photos are read
+upright: an EXIF orientation tag (a phone photo tagged "rotate 90") is applied on load, and probing
+reports the upright size and the tag.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from vtonpipe.errors import RowError
 
@@ -20,12 +22,16 @@ from vtonpipe.errors import RowError
 MAX_PIXELS = 64_000_000
 
 
+EXIF_ORIENTATION = 0x0112
+
+
 @dataclass(frozen=True)
 class ImageInfo:
-    width: int
+    width: int  # upright (after the EXIF orientation)
     height: int
     mode: str
     format: str
+    orientation: int  # EXIF orientation tag, 1 when absent (1 = upright, 6 = rotate 90 clockwise ...)
 
 
 def _open_checked(path: str | os.PathLike, max_pixels: int) -> Image.Image:
@@ -55,15 +61,29 @@ def _open_checked(path: str | os.PathLike, max_pixels: int) -> Image.Image:
     return img
 
 
+def _orientation(img: Image.Image) -> int:
+    try:
+        value = int(img.getexif().get(EXIF_ORIENTATION, 1))
+    except Exception:  # a broken EXIF block is no reason to refuse the pixels
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
 def probe_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> ImageInfo:
-    """Decode the whole file once and report its size and mode (RowError if it is unusable)."""
+    """Decode the whole file once and report its upright size, mode and EXIF orientation (RowError
+    if it is unusable)."""
     img = _open_checked(path, max_pixels)
-    return ImageInfo(img.width, img.height, img.mode, img.format or "")
+    orientation = _orientation(img)
+    width, height = (img.height, img.width) if orientation in (5, 6, 7, 8) else (img.width, img.height)
+    return ImageInfo(width, height, img.mode, img.format or "", orientation)
 
 
 def load_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """uint8 HxWx3 RGB."""
-    return np.asarray(_open_checked(path, max_pixels).convert("RGB"))
+    """uint8 HxWx3 RGB, upright."""
+    img = _open_checked(path, max_pixels)
+    if _orientation(img) != 1:
+        img = ImageOps.exif_transpose(img)
+    return np.asarray(img.convert("RGB"))
 
 
 def load_bgr(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:

@@ -37,6 +37,7 @@ _ITEM_FIELDS = [
     pa.field("height", pa.int32()),
     pa.field("mode", pa.string()),
     pa.field("format", pa.string()),
+    pa.field("orientation", pa.int32()),
 ]
 _STATUS_FIELDS = [
     pa.field("status", pa.string()),
@@ -84,7 +85,7 @@ def _probe_row(item: Item, max_pixels: int) -> dict:
     row = {
         "dataset": item.dataset, "group": item.group, "split": item.split,
         "stem": printable(item.stem), "file_name": printable(item.file_name), "image": printable(item.path),
-        "width": None, "height": None, "mode": None, "format": None,
+        "width": None, "height": None, "mode": None, "format": None, "orientation": None,
         "status": "ok", "error_type": None, "error_message": None,
         **{k: (printable(v) if v else None) for k, v in item.annotations.items()},
     }
@@ -94,7 +95,8 @@ def _probe_row(item: Item, max_pixels: int) -> dict:
         return row
     try:
         info = probe_image(item.path, max_pixels)
-        row.update(width=info.width, height=info.height, mode=info.mode, format=info.format)
+        row.update(width=info.width, height=info.height, mode=info.mode, format=info.format,
+                   orientation=info.orientation)
     except RowError as exc:
         row.update(status="error", error_type=exc.error_type, error_message=exc.message)
     return row

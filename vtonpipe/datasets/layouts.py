@@ -22,6 +22,7 @@ from vtonpipe.errors import ConfigError
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 VITONHD_SPLITS = ("train", "test")
+PAIR_MODES = ("paired", "unpaired")
 DRESSCODE_CATEGORIES = {"upper_body": "upper", "lower_body": "lower", "dresses": "overall"}
 CLOTH_TYPES = ("upper", "lower", "overall")
 
@@ -67,6 +68,16 @@ class Scan:
     pairs: list[PairSpec]
     problems: list[Problem]
     cross_product: bool = False  # catalog: every person with every garment
+
+
+def parse_choices(text: str, allowed: tuple[str, ...], flag: str) -> tuple[str, ...]:
+    """A comma-separated flag value checked against `allowed` (ConfigError naming the bad value)."""
+    values = tuple(v.strip() for v in text.split(",") if v.strip())
+    bad = [v for v in values if v not in allowed]
+    if bad or not values:
+        raise ConfigError(f"{flag} {text!r}: {'unknown value ' + repr(bad[0]) if bad else 'empty'}; "
+                          f"choose from {', '.join(allowed)}")
+    return values
 
 
 def _images(folder: Path) -> list[str]:
@@ -165,6 +176,10 @@ def scan_dresscode(root: str | os.PathLike, modes: tuple[str, ...] = ("paired", 
                                        ("test_pairs_unpaired.txt", "test", "unpaired")):
             if (d / file_name).is_file():
                 _pairs_from_file(d / file_name, split, category, modes, mode, pairs, problems)
+    # DressCode names the split only in its pairs files: a person takes the split of its pairs.
+    split_of = {(p.person_group, p.person_file): p.split for p in pairs}
+    for person in persons:
+        person.split = split_of.get((person.group, person.file_name), "")
     if not found:
         raise ConfigError(f"{root} is not a DressCode folder: expected {root}/upper_body/images/ (or lower_body, dresses)")
     return Scan(persons, garments, _dedupe(pairs, problems), problems)

@@ -16,7 +16,6 @@ class PairLine:
     line_no: int
     person: str
     garment: str
-    extra: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ def safe_name(token: str) -> bool:
     return bool(token) and token not in (".", "..") and "/" not in token and "\\" not in token and not os.path.isabs(token)
 
 
-def read_pairs_file(path: str | os.PathLike, max_columns: int = 3) -> tuple[list[PairLine], list[Problem]]:
+def read_pairs_file(path: str | os.PathLike) -> tuple[list[PairLine], list[Problem]]:
     """Parse a pairs file into unique PairLines and Problems (bad, unsafe or duplicate lines)."""
     source = os.fspath(path)
     lines: list[PairLine] = []
@@ -49,7 +48,7 @@ def read_pairs_file(path: str | os.PathLike, max_columns: int = 3) -> tuple[list
         if not text or text.startswith("#"):
             continue
         tokens = text.split()
-        if len(tokens) < 2 or len(tokens) > max_columns:
+        if len(tokens) != 2:
             problems.append(
                 Problem(source, line_no, "bad_pairs_line", f"line {line_no}: expected 'person cloth', got {text!r}")
             )
@@ -68,5 +67,5 @@ def read_pairs_file(path: str | os.PathLike, max_columns: int = 3) -> tuple[list
             )
             continue
         seen[(person, garment)] = line_no
-        lines.append(PairLine(line_no, person, garment, tuple(tokens[2:])))
+        lines.append(PairLine(line_no, person, garment))
     return lines, problems

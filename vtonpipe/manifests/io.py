@@ -19,18 +19,8 @@ import pyarrow.parquet as pq
 from vtonpipe.atomic import atomic_target
 from vtonpipe.manifests.layout import manifest_dir
 
-# Key column of every manifest vtonpipe writes.
-MANIFEST_KEYS = {
-    "persons": "person_id",
-    "garments": "garment_id",
-    "pairs": "pair_id",
-    "densepose": "person_id",
-    "parse": "person_id",
-    "masks": "person_id",
-    "cloth-mask": "garment_id",
-    "tryon": "pair_id",
-    "metrics": "pair_id",
-}
+# Key column of the manifests ingest writes (stage manifests: each stage's `key`).
+INGEST_KEYS = {"persons": "person_id", "garments": "garment_id", "pairs": "pair_id"}
 
 
 def new_run_id() -> str:
@@ -71,12 +61,10 @@ class PartWriter:
         except BaseException:
             Path(self.tmp).unlink(missing_ok=True)
             raise
-        self.rows = 0
 
     def write(self, table: pa.Table) -> None:
         if table.num_rows:
             self.writer.write_table(table.cast(self.schema))
-            self.rows += table.num_rows
 
     def close(self) -> Path:
         self.writer.close()
@@ -93,11 +81,14 @@ class PartWriter:
 def read_manifest(
     out_dir: str | os.PathLike, name: str, columns: list[str] | None = None, key: str | None = None
 ) -> pa.Table | None:
-    """All parts of a manifest, keeping only the latest row per key. None if it has no parts."""
+    """All parts of a manifest, keeping only the latest row per key. None if it has no parts.
+
+    `key` is needed for stage manifests (vtonpipe.stages.manifest_keys has them all).
+    """
     files = part_files(out_dir, name)
     if not files:
         return None
-    key = key or MANIFEST_KEYS[name]
+    key = key or INGEST_KEYS[name]
     cols = None if columns is None else list(dict.fromkeys([key, *columns]))
     tables = []
     for f in files:

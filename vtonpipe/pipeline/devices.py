@@ -2,8 +2,10 @@
 
 A node advertises one custom Ray resource per OpenVINO device class: ``ov_cpu`` (CPU slots),
 ``ov_gpu`` (GPU.0, GPU.1, ...), ``ov_npu``. A model stage asks Ray for one unit of its class;
-inside the actor, ``lease_device`` picks a concrete device on that node and holds a node-local
-file lock on it, so two actors never share a device unless ``slots`` says they may.
+inside the actor, ``lease_device`` picks a concrete device on that node and holds a file lock on
+it in a folder of that Ray session and node (the executor chooses it), so two actors never share
+a device unless ``slots`` says they may, while independent Ray instances on one host, or several
+raylets of one machine, never see each other's leases.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from pathlib import Path
 
 # Test and cluster override: a comma-separated device list instead of ov.Core().available_devices.
 DEVICES_ENV = "VTONPIPE_DEVICES"
-DEFAULT_LEASE_DIR = os.environ.get("VTONPIPE_LEASE_DIR", "/tmp/vtonpipe-leases")
 
 
 def inventory() -> list[str]:
@@ -75,7 +76,7 @@ class Lease:
             self.fd = -1
 
 
-def lease_device(cls: str, *, lease_dir: str | os.PathLike = DEFAULT_LEASE_DIR, slots: int = 1,
+def lease_device(cls: str, *, lease_dir: str | os.PathLike, slots: int = 1,
                  devices: list[str] | None = None) -> Lease:
     """Lock the first free device of class `cls` on this node (each device offers `slots` locks)."""
     devices = inventory() if devices is None else devices

@@ -5,18 +5,25 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
 
+from vtonpipe.atomic import atomic_save_image
 from vtonpipe.datasets.images import load_rgb
 from vtonpipe.errors import RowError
-from vtonpipe.atomic import atomic_save_image
 from vtonpipe.manifests.layout import item_path
 from vtonpipe.masks.cloth import NoGarmentError, cloth_mask
 from vtonpipe.masks.rle import encode_rle
 from vtonpipe.stages.base import Resources, Stage
+from vtonpipe.stages.options import option
+
+
+@dataclass(frozen=True)
+class ClothMaskOptions:
+    grabcut: bool = option(False, "refine each cloth mask with GrabCut (slower)", result=True)
 
 
 class ClothMaskStage(Stage):
@@ -32,17 +39,12 @@ class ClothMaskStage(Stage):
     version = "1"
     batch_size = 8
     resources = Resources(num_cpus=1, device_class=None)
-    cli_options: ClassVar[list[tuple[tuple[str, ...], dict]]] = [
-        (
-            ("--grabcut",),
-            dict(action="store_true", help="refine each cloth mask with GrabCut (slower)"),
-        ),
-    ]
+    Options = ClothMaskOptions
 
     def process_row(self, row: dict[str, Any]) -> dict[str, Any]:
         image = load_rgb(row["image"])
         try:
-            mask = cloth_mask(image, grabcut=bool(self.options.get("grabcut")))
+            mask = cloth_mask(image, grabcut=self.options.grabcut)
         except NoGarmentError as exc:
             raise RowError("no_garment", f"{row[self.key]}: {exc}") from None
         rel = item_path(row["group"], "cloth-mask", row["stem"], ".jpg")

@@ -5,29 +5,27 @@ Writes ``<group>/densepose-parts/<stem>.png`` (uint8 part ids 0-24, lossless) an
 ``score_threshold`` gives a "no_person" error row, never an all-zero map. With
 ``reuse_annotations`` a DressCode part-label PNG shipped with the dataset (``ann_densepose``) is
 used instead of the model; its row has no score and its box is the extent of the labelled pixels.
-Options: ``score_threshold`` (0.8), ``pad_mode`` ("exact" as detectron2, or "canvas": see
-vtonpipe.models.densepose.runtime), ``reuse_annotations`` (the global, on unless
-``--no-reuse-annotations``), ``ir`` / ``models_dir``.
+Reuse follows the run-wide ``reuse_annotations`` (on unless ``--no-reuse-annotations``).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
 
-from vtonpipe.datasets.images import load_bgr, load_labels, resize_labels
-from vtonpipe.errors import ModelFilesError, RowError
 from vtonpipe.atomic import atomic_save_image
+from vtonpipe.datasets.images import load_bgr, load_labels, resize_labels
+from vtonpipe.errors import RowError
+from vtonpipe.labels.densepose import NUM_PARTS, render_parts
 from vtonpipe.manifests.layout import item_path
 from vtonpipe.masks.rle import encode_rle
-from vtonpipe.models.common.ir import read_ir
-from vtonpipe.labels.densepose import NUM_PARTS, render_parts
-from vtonpipe.models.densepose.runtime import CanvasTooSmall, DensePoseRuntime
 from vtonpipe.stages.base import Resources, Stage
+from vtonpipe.stages.options import option
 
 FAMILY = "densepose"
 PARTS_FOLDER = "densepose-parts"
@@ -53,6 +51,15 @@ def is_part_label_png(path: str | None) -> bool:
     return bool(path) and Path(path).suffix.lower() == ".png"
 
 
+@dataclass(frozen=True)
+class DensePoseOptions:
+    densepose_ir: str | None = option(None, "DensePose IR folder (default: <models-dir>/densepose)", path=True)
+    score_threshold: float = option(0.8, "minimum person score (detectron2 keeps score > threshold)",
+                                    minimum=0.0, maximum=1.0, result=True)
+    pad_mode: str = option("exact", "exact: pad to /32 like detectron2 (compiles per input size); canvas: pad "
+                           "into the IR's static canvas (one compile)", choices=("exact", "canvas"), result=True)
+
+
 class DensePoseStage(Stage):
     """DensePose R50-FPN part maps (densepose-parts/, image-densepose/), box, score and person RLE."""
 
@@ -69,37 +76,31 @@ class DensePoseStage(Stage):
     version: ClassVar[str] = "1"
     batch_size: ClassVar[int] = 4
     resources = Resources(num_cpus=1, device_class="cpu")
-    cli_options: ClassVar[list[tuple[tuple[str, ...], dict]]] = [
-        (("--score-threshold",), {"type": float, "default": 0.8,
-                                  "help": "minimum person score (detectron2 keeps score > threshold; default 0.8)"}),
-        (("--pad-mode",), {"choices": ["exact", "canvas"], "default": "exact",
-                           "help": "exact: pad to /32 like detectron2 (compiles per input size); "
-                                   "canvas: pad into the IR's static canvas (one compile)"}),
-    ]
+    Options = DensePoseOptions
+    context_params = ("reuse_annotations",)
 
     def ir_dir(self) -> Path:
-        return self.model_folder("ir", FAMILY)
+        return self.model_folder(self.options.densepose_ir, FAMILY)
 
     def check(self) -> None:
-        ir = self.ir_dir()
-        if not (ir / "model.json").is_file():
-            raise ModelFilesError(
-                f"DensePose IR folder {ir} is missing. Build it with `vtonpipe models convert densepose "
-                f"--weights model_final_162be9.pkl --out {ir}` (or `vtonpipe models tiny densepose` for tests)."
-            )
-        read_ir(ir, FAMILY)
+        from vtonpipe.models.common.ir import read_ir
+
+        self.model_id = read_ir(self.ir_dir(), FAMILY).model_id
 
     def setup(self, device: str) -> None:
+        from vtonpipe.models.densepose.runtime import DensePoseRuntime
+
         super().setup(device)
         self.runtime = DensePoseRuntime(
-            self.ir_dir(), device, threads=self.options.get("threads"), cache_dir=self.options.get("cache_dir"),
-            score_threshold=float(self.options.get("score_threshold", 0.8)),
-            pad_mode=self.options.get("pad_mode", "exact"),
+            self.ir_dir(), device, threads=self.context.threads, cache_dir=self.context.cache_dir,
+            score_threshold=self.options.score_threshold, pad_mode=self.options.pad_mode,
         )
         self.model_id = self.runtime.model_id
 
     def _predict(self, row: dict[str, Any]) -> tuple[np.ndarray, list[float], float | None]:
-        if self.options.get("reuse_annotations") and is_part_label_png(row.get("ann_densepose")):
+        from vtonpipe.models.densepose.runtime import CanvasTooSmall
+
+        if self.context.reuse_annotations and is_part_label_png(row.get("ann_densepose")):
             parts = annotation_parts(row["ann_densepose"], int(row["height"]), int(row["width"]))
             if not parts.any():
                 raise RowError("empty_densepose", f"{row['ann_densepose']}: annotation has no labelled pixel")

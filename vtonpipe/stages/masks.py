@@ -23,7 +23,7 @@ import pyarrow as pa
 from vtonpipe.datasets.images import load_labels, load_rgb, resize_labels
 from vtonpipe.errors import RowError
 from vtonpipe.atomic import atomic_save_image
-from vtonpipe.manifests.layout import item_path
+from vtonpipe.manifests.layout import agnostic_mask_path, item_path
 from vtonpipe.masks.agnostic import CLOTH_TYPES, agnostic_image, agnostic_mask
 from vtonpipe.masks.annotations import SHIPPED_MAPS
 from vtonpipe.labels.lookup import NUM_CLASSES
@@ -46,6 +46,15 @@ def _check_range(labels: np.ndarray, name: str, path: str, error_type: str) -> N
         )
 
 
+def shipped_maps(row: dict[str, Any]) -> set[str]:
+    """Names of the maps ("lip", "atr", "densepose") this person's dataset annotations provide."""
+    names: set[str] = set()
+    for column, (_, converters) in SHIPPED_MAPS.get(row.get("dataset"), {}).items():
+        if row.get(column):
+            names.update(converters)
+    return names
+
+
 class MasksStage(Stage):
     """CatVTON agnostic masks per cloth type and StableVITON agnostic images (agnostic-mask/, agnostic-v3.2/)."""
 
@@ -62,13 +71,22 @@ class MasksStage(Stage):
     version = "2"
     batch_size = 8
     resources = Resources(num_cpus=1, device_class=None)
+    upstream = ("densepose", "parse")
+    context_params = ("reuse_annotations",)
 
-    def check(self) -> None:
-        self.upstream = {stage: self.ok_keys(stage) for stage in ("densepose", "parse")}
+    def needs_columns(self) -> list[str]:
+        return ["dataset", *sorted({c for maps in SHIPPED_MAPS.values() for c in maps})]
+
+    def needs(self, upstream: str, rows: pa.Table) -> np.ndarray:
+        """A person needs a producer unless the dataset ships every map it would provide."""
+        provides = {m[2] for m in INPUT_MAPS if m[3] == upstream}
+        if not self.context.reuse_annotations or not provides:
+            return np.ones(rows.num_rows, dtype=bool)
+        return np.array([not provides <= shipped_maps(row) for row in rows.to_pylist()], dtype=bool)
 
     def _dataset_maps(self, row: dict[str, Any], shape: tuple[int, int]) -> dict[str, np.ndarray]:
         """The maps the dataset's annotations give for this person, at the image's size."""
-        if not self.options.get("reuse_annotations", True):
+        if not self.context.reuse_annotations:
             return {}
         maps = {}
         for column, (kind, converters) in SHIPPED_MAPS.get(row.get("dataset"), {}).items():
@@ -88,9 +106,6 @@ class MasksStage(Stage):
     def _stage_map(self, row: dict[str, Any], input_map: tuple[str, str, str, str]) -> np.ndarray:
         """One INPUT_MAPS entry as the densepose or parse stage wrote it for this person."""
         folder, suffix, name, stage = input_map
-        ready = self.upstream.get(stage)
-        if ready is not None and row[self.key] not in ready:
-            raise RowError("missing_input", f"the {stage} manifest has no ok row for {row[self.key]} (see its error)")
         path = os.path.join(self.out_dir, item_path(row["group"], folder, row["stem"], suffix))
         if not os.path.exists(path):
             raise RowError("missing_input", f"{path} does not exist: run `vtonpipe {stage}` first "
@@ -118,7 +133,7 @@ class MasksStage(Stage):
         mask = agnostic_mask(maps["densepose"], maps["lip"], maps["atr"], cloth_type)
         if not mask.any():
             raise RowError("empty_mask", f"no {cloth_type} garment region found on {row[self.key]}")
-        mask_rel = item_path(group, "agnostic-mask", stem, "_mask.png")
+        mask_rel = agnostic_mask_path(group, stem)
         agnostic_rel = item_path(group, "agnostic-v3.2", stem, ".jpg")
         atomic_save_image(os.path.join(self.out_dir, mask_rel), mask)
         atomic_save_image(os.path.join(self.out_dir, agnostic_rel), agnostic_image(person, mask))

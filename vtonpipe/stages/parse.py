@@ -14,24 +14,33 @@ reuses it; the masks stage converts it to LIP and ATR maps itself (vtonpipe/mask
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from vtonpipe.atomic import atomic_save_image
 from vtonpipe.datasets.images import load_bgr, load_labels, resize_labels
 from vtonpipe.errors import ModelFilesError, RowError
-from vtonpipe.atomic import atomic_save_image
+from vtonpipe.labels.parsing import ATR, palette
 from vtonpipe.manifests.layout import item_path
-from vtonpipe.models.common.ir import read_ir
-from vtonpipe.models.schp import FAMILY
 from vtonpipe.stages.base import Resources, Stage
+from vtonpipe.stages.options import option
+
+FAMILY = "schp"
 
 LIP_FOLDER = "image-parse-lip"
 ATR_FOLDER = "image-parse-atr"
 # Datasets whose shipped parse maps carry SCHP-ATR labels.
 ATR_ANNOTATED = ("dresscode",)
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    lip_ir: str | None = option(None, "SCHP LIP IR folder (default: <models-dir>/schp-lip)", path=True)
+    atr_ir: str | None = option(None, "SCHP ATR IR folder (default: <models-dir>/schp-atr)", path=True)
 
 
 class ParseStage(Stage):
@@ -48,37 +57,33 @@ class ParseStage(Stage):
     version = "1"
     batch_size = 4
     resources = Resources(num_cpus=1, device_class="cpu")
-    cli_options: ClassVar[list[tuple[tuple[str, ...], dict]]] = [
-        (("--ir-lip",), {"help": "SCHP LIP IR folder (default: <models-dir>/schp-lip)"}),
-        (("--ir-atr",), {"help": "SCHP ATR IR folder (default: <models-dir>/schp-atr)"}),
-    ]
+    Options = ParseOptions
+    context_params = ("reuse_annotations",)
 
     def ir_dir(self, dataset: str) -> Path:
-        """IR folder of the LIP or ATR model: option ir_<dataset>, else <models_dir>/schp-<dataset>."""
-        return self.model_folder(f"ir_{dataset}", f"schp-{dataset}")
+        """IR folder of the LIP or ATR model: option <dataset>_ir, else <models_dir>/schp-<dataset>."""
+        return self.model_folder(getattr(self.options, f"{dataset}_ir"), f"schp-{dataset}")
 
     def check(self) -> None:
+        from vtonpipe.models.common.ir import read_ir
+
+        ids = []
         for dataset in ("lip", "atr"):
             ir = self.ir_dir(dataset)
-            build = (
-                f"build it with `vtonpipe models convert schp --weights exp-schp-...-{dataset}.pth --out {ir}`"
-            )
-            if not ir.is_dir():
-                raise ModelFilesError(f"SCHP {dataset.upper()} IR folder {ir} does not exist; {build}")
-            try:
-                info = read_ir(ir, FAMILY)
-            except ModelFilesError as exc:
-                raise ModelFilesError(f"{exc}; {build}") from None
+            info = read_ir(ir, FAMILY)
             if info.params.get("dataset") != dataset:
                 raise ModelFilesError(
-                    f"{ir} holds an SCHP {info.get('dataset')!r} model where {dataset!r} is expected; {build}"
+                    f"{ir} holds an SCHP {info.params.get('dataset')!r} model where {dataset!r} is expected; build it "
+                    f"with `vtonpipe models convert schp --weights exp-schp-...-{dataset}.pth --out {ir}`"
                 )
+            ids.append(info.model_id)
+        self.model_id = "+".join(ids)
 
     def setup(self, device: str) -> None:
         from vtonpipe.models.schp.runtime import SCHPRuntime
 
         super().setup(device)
-        opts = dict(threads=self.options.get("threads"), cache_dir=self.options.get("cache_dir"))
+        opts = dict(threads=self.context.threads, cache_dir=self.context.cache_dir)
         self.lip = SCHPRuntime(self.ir_dir("lip"), device, **opts)
         self.atr = SCHPRuntime(self.ir_dir("atr"), device, **opts)
         self.model_id = f"{self.lip.model_id}+{self.atr.model_id}"
@@ -86,16 +91,13 @@ class ParseStage(Stage):
     def _shipped_atr(self, row: dict[str, Any], shape: tuple[int, int]) -> np.ndarray | None:
         """The dataset's ATR map for this person when reuse applies, else None."""
         ann = row.get("ann_parse")
-        if not (self.options.get("reuse_annotations") and ann and row.get("dataset") in ATR_ANNOTATED):
+        if not (self.context.reuse_annotations and ann and row.get("dataset") in ATR_ANNOTATED):
             return None
         if not os.path.isfile(ann):
             return None
         labels = load_labels(ann)
-        if labels.max() >= self.atr.labels.num_classes:
-            raise RowError(
-                "bad_annotation",
-                f"{ann}: label {int(labels.max())} is outside ATR's {self.atr.labels.num_classes} classes",
-            )
+        if labels.max() >= ATR.num_classes:
+            raise RowError("bad_annotation", f"{ann}: label {int(labels.max())} is outside ATR's {ATR.num_classes} classes")
         return resize_labels(labels, shape)
 
     def _save(self, group: str, folder: str, stem: str, labels: np.ndarray, palette: list[int]) -> str:
@@ -115,6 +117,6 @@ class ParseStage(Stage):
         group, stem = row["group"], row["stem"]
         return {
             "lip_path": self._save(group, LIP_FOLDER, stem, lip, self.lip.palette),
-            "atr_path": self._save(group, ATR_FOLDER, stem, atr, self.atr.palette),
+            "atr_path": self._save(group, ATR_FOLDER, stem, atr, palette(ATR.num_classes)),
             "reused": reused,
         }

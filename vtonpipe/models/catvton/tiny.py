@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import save_file
 
 from vtonpipe.models.catvton import VERSIONS
-from vtonpipe.models.common.tiny import TINY_WEIGHTS
+from vtonpipe.models.common.tiny import TINY_WEIGHTS, phase
 from vtonpipe.models.catvton.definition import build_unet, build_vae, self_attention_modules
 
 TINY_UNET = {
@@ -128,5 +128,8 @@ def build_tiny_ir(out_dir: str | Path, *, seed: int = 0, height: int = 64, width
     from vtonpipe.models.catvton.export import export_ir
 
     out_dir = Path(out_dir)
-    weights = write_tiny_weights(out_dir / TINY_WEIGHTS, seed=seed)
-    return export_ir(load_checkpoint(weights, "mix"), out_dir, height=height, width=width, batch=batch, variant="tiny")
+    with phase(f"tiny weights written to {out_dir / TINY_WEIGHTS}"):
+        weights = write_tiny_weights(out_dir / TINY_WEIGHTS, seed=seed)
+    with phase(f"converted to OpenVINO IR in {out_dir}"):
+        return export_ir(load_checkpoint(weights, "mix"), out_dir, height=height, width=width, batch=batch,
+                         variant="tiny")

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from vtonpipe.models.densepose.definition import DensePoseConfig, DensePoseRCNN
-from vtonpipe.models.common.tiny import TINY_WEIGHTS
+from vtonpipe.models.common.tiny import TINY_WEIGHTS, phase
 from vtonpipe.models.densepose.checkpoint import load_checkpoint
 from vtonpipe.models.densepose.export import export_ir
 
@@ -75,6 +75,8 @@ def build_tiny_ir(out_dir: str | Path, *, seed: int = 0, canvas: int = 128, min_
 
     The short edge is 96 instead of 800 (max 128 instead of 1333) so the tiny graph runs in ~0.1 s.
     """
-    weights = write_tiny_weights(Path(out_dir) / TINY_WEIGHTS, seed=seed)
-    return export_ir(load_checkpoint(weights), out_dir, min_size=min_size, max_size=max_size,
-                     canvas=(canvas, canvas), box_batch=box_batch, sources=[weights], variant="tiny")
+    with phase(f"tiny weights written to {Path(out_dir) / TINY_WEIGHTS}"):
+        weights = write_tiny_weights(Path(out_dir) / TINY_WEIGHTS, seed=seed)
+    with phase(f"converted to OpenVINO IR in {out_dir}"):
+        return export_ir(load_checkpoint(weights), out_dir, min_size=min_size, max_size=max_size,
+                         canvas=(canvas, canvas), box_batch=box_batch, sources=[weights], variant="tiny")

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vtonpipe.models.inception import INPUT_SIZE, WEIGHTS_FILE
-from vtonpipe.models.common.tiny import TINY_WEIGHTS
+from vtonpipe.models.common.tiny import TINY_WEIGHTS, phase
 from vtonpipe.models.inception.checkpoint import load_checkpoint
 from vtonpipe.models.inception.export import export_ir
 
@@ -80,5 +80,7 @@ def build_tiny_ir(
     out_dir: str | os.PathLike, *, seed: int = 0, width: int = 16, features: int = TINY_FEATURES, batch: int = 1
 ) -> Path:
     """Write tiny weights to out_dir/tiny-weights and convert them into the IR folder out_dir."""
-    weights = write_tiny_weights(Path(out_dir) / TINY_WEIGHTS, seed=seed, width=width, features=features)
-    return export_ir(load_checkpoint(weights), out_dir, batch=batch, variant="tiny", sources=[weights])
+    with phase(f"tiny weights written to {Path(out_dir) / TINY_WEIGHTS}"):
+        weights = write_tiny_weights(Path(out_dir) / TINY_WEIGHTS, seed=seed, width=width, features=features)
+    with phase(f"converted to OpenVINO IR in {out_dir}"):
+        return export_ir(load_checkpoint(weights), out_dir, batch=batch, variant="tiny", sources=[weights])

@@ -14,7 +14,7 @@ import torch
 
 from vtonpipe.models.lpips import BACKBONE_FILE, LIN_FILE
 from vtonpipe.models.lpips.definition import LpipsSqueeze
-from vtonpipe.models.common.tiny import TINY_WEIGHTS
+from vtonpipe.models.common.tiny import TINY_WEIGHTS, phase
 from vtonpipe.models.lpips.checkpoint import load_checkpoint
 from vtonpipe.models.lpips.export import export_ir
 
@@ -45,5 +45,7 @@ def write_tiny_weights(root: str | os.PathLike, *, seed: int = 0) -> tuple[Path,
 
 def build_tiny_ir(out_dir: str | os.PathLike, *, seed: int = 0, size: tuple[int, int] = TINY_SIZE) -> Path:
     """Write tiny weights to out_dir/tiny-weights and convert them into the IR folder out_dir."""
-    files = write_tiny_weights(Path(out_dir) / TINY_WEIGHTS, seed=seed)
-    return export_ir(load_checkpoint(*files), out_dir, size=size, variant="tiny", sources=list(files))
+    with phase(f"tiny weights written to {Path(out_dir) / TINY_WEIGHTS}"):
+        files = write_tiny_weights(Path(out_dir) / TINY_WEIGHTS, seed=seed)
+    with phase(f"converted to OpenVINO IR in {out_dir}"):
+        return export_ir(load_checkpoint(*files), out_dir, size=size, variant="tiny", sources=list(files))

@@ -13,7 +13,7 @@ import torch
 
 from vtonpipe.models.schp.checkpoint import OFFICIAL_FILES, PREFIX
 from vtonpipe.models.schp.definition import SCHPConfig, SCHPNet
-from vtonpipe.models.common.tiny import TINY_WEIGHTS
+from vtonpipe.models.common.tiny import TINY_WEIGHTS, phase
 from vtonpipe.models.schp.checkpoint import load_checkpoint
 from vtonpipe.models.schp.export import export_ir
 from vtonpipe.labels.parsing import LABEL_SETS
@@ -70,6 +70,9 @@ def build_tiny_ir(
 ) -> Path:
     """Write tiny weights to ``out_dir/tiny-weights/<official name>`` and convert them into the IR
     folder ``out_dir``."""
-    weights = write_tiny_weights(Path(out_dir) / TINY_WEIGHTS, seed=seed, dataset=dataset, width=width, layers=layers)
-    return export_ir(load_checkpoint(weights), out_dir, input_size=input_size, sources=[weights],
-                     variant=f"tiny-{dataset}")
+    with phase(f"tiny weights written to {Path(out_dir) / TINY_WEIGHTS}"):
+        weights = write_tiny_weights(Path(out_dir) / TINY_WEIGHTS, seed=seed, dataset=dataset, width=width,
+                                     layers=layers)
+    with phase(f"converted to OpenVINO IR in {out_dir}"):
+        return export_ir(load_checkpoint(weights), out_dir, input_size=input_size, sources=[weights],
+                         variant=f"tiny-{dataset}")

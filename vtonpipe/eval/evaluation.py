@@ -1,44 +1,35 @@
-"""The evaluate command: FID/KID of a results folder vs. person images, SSIM/LPIPS per pair.
+"""Evaluating a results folder: FID/KID against person images, SSIM/LPIPS per pair.
 
-FID and KID are set-level, so evaluation runs as a plain local loop (no Ray): Inception features
-of every result and of the GT set (cached by content), then one metrics row per result through
-the Stage contract (per-pair SSIM and LPIPS in the paired setting), then ``eval/summary.json``,
-``eval/report.html`` and a Parquet part under ``manifests/metrics/``. It works on any folder of
-results (vtonpipe's ``results/<model>/<mode>/`` or another tool's), matched to GT by file stem.
+FID and KID are set-level, so evaluation runs in this process (no Ray): Inception features of
+every result and of the GT set (cached by content), then one metrics row per result through the
+`metrics` stage and the local executor (per-pair SSIM and LPIPS in the paired setting), then
+``summary.json``, ``report.html`` and the ``metrics`` manifest. It works on any folder of results
+(vtonpipe's ``results/<model>/<split>/<mode>/`` or another tool's), matched to GT by file stem.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
+from vtonpipe.atomic import atomic_write_bytes
 from vtonpipe.datasets.images import load_rgb
-from vtonpipe.errors import ConfigError, RowError
+from vtonpipe.errors import ConfigError
 from vtonpipe.eval.features import reference_features, set_features
-from vtonpipe.eval.metrics import frechet_distance, kernel_distance, ssim
-from vtonpipe.eval.protocol import (
-    index_by_stem,
-    list_images,
-    match_ground_truth,
-    person_images_only,
-    person_stem,
-    resize_to_height,
-)
+from vtonpipe.eval.metrics import frechet_distance, kernel_distance
+from vtonpipe.eval.protocol import index_by_stem, list_images, match_ground_truth, person_images_only
 from vtonpipe.eval.report import SheetRow, write_report
 from vtonpipe.manifests.io import new_run_id, write_part
-from vtonpipe.atomic import atomic_write_bytes
-from vtonpipe.models.common.ir import read_ir
-from vtonpipe.models.inception.runtime import InceptionRuntime
-from vtonpipe.models.lpips.runtime import LpipsRuntime
-from vtonpipe.stages.base import OK, Resources, Stage
+from vtonpipe.manifests.layout import agnostic_mask_path, pair_stem
+from vtonpipe.stages.base import OK, RunContext
+from vtonpipe.stages.metrics import MetricsOptions, MetricsStage
+from vtonpipe.stages.options import build_options
 
 CONVENTIONS = {
     "fid": "clean-fid compute_fid, mode 'clean': PIL bicubic float resize to 299, TF-Inception 2015-12-05 "
@@ -54,76 +45,6 @@ CONVENTIONS = {
 ImagesFor = Callable[[str], dict[str, str | None]]
 
 
-def _ir_folder(options: dict[str, Any], family: str) -> str:
-    return options.get(f"{family}_ir") or os.path.join(options.get("models_dir") or "models", family)
-
-
-class PairMetricsStage(Stage):
-    """One metrics row per result: readable result, and in the paired setting SSIM and LPIPS vs. GT.
-
-    Rows arrive as ``{"pair_id", "result", "gt"}`` with absolute paths (``gt`` may be None).
-    """
-
-    name = "metrics"
-    input = "results"
-    key = "pair_id"
-    columns: ClassVar[list[pa.Field]] = [
-        pa.field("result", pa.string()),
-        pa.field("gt", pa.string()),
-        pa.field("height", pa.int32()),
-        pa.field("width", pa.int32()),
-        pa.field("ssim", pa.float64()),
-        pa.field("lpips", pa.float64()),
-    ]
-    version = "1"
-    batch_size = 8
-    resources = Resources(num_cpus=1, device_class="cpu")
-
-    def check(self) -> None:
-        if self.options.get("paired"):
-            read_ir(_ir_folder(self.options, "lpips"), "lpips")
-
-    def setup(self, device: str) -> None:
-        super().setup(device)
-        self.lpips = None
-        if self.options.get("paired"):
-            self.lpips = LpipsRuntime(
-                _ir_folder(self.options, "lpips"),
-                device,
-                threads=self.options.get("threads"),
-                cache_dir=self.options.get("cache_dir"),
-            )
-            self.model_id = self.lpips.model_id
-
-    def _relative(self, path: str | None) -> str | None:
-        if path is None:
-            return None
-        rel = os.path.relpath(path, self.out_dir)
-        return path if rel.startswith("..") else rel
-
-    def process_row(self, row: dict[str, Any]) -> dict[str, Any]:
-        result = load_rgb(row["result"])
-        out = {
-            "result": self._relative(row["result"]),
-            "gt": self._relative(row.get("gt")),
-            "height": result.shape[0],
-            "width": result.shape[1],
-        }
-        if self.lpips is None:
-            return out
-        if row.get("gt") is None:
-            raise RowError("missing_gt", f"no ground-truth image with stem {person_stem(Path(row['result']).stem)!r}")
-        gt = resize_to_height(load_rgb(row["gt"]), result.shape[0])
-        if gt.shape != result.shape:
-            raise RowError(
-                "size_mismatch",
-                f"GT {row['gt']} resized to the result height is {gt.shape[1]} wide, the result {result.shape[1]}",
-            )
-        out["ssim"] = ssim(result.astype(np.float64) / 255.0, gt.astype(np.float64) / 255.0)
-        out["lpips"] = self.lpips.distance(result, gt)
-        return out
-
-
 def pair_images(pairs: Iterable[dict[str, Any]], out_dir: str | os.PathLike) -> ImagesFor:
     """Contact-sheet lookup from pairs-manifest rows: result stem -> person, garment, mask paths.
 
@@ -131,8 +52,8 @@ def pair_images(pairs: Iterable[dict[str, Any]], out_dir: str | os.PathLike) -> 
     """
     table: dict[str, dict[str, str | None]] = {}
     for row in pairs:
-        stem = f"{row['person_stem']}__{row['garment_stem']}"
-        mask = Path(out_dir) / str(row.get("person_group")) / "agnostic-mask" / f"{row['person_stem']}_mask.png"
+        stem = pair_stem(row["person_stem"], row["garment_stem"])
+        mask = Path(out_dir) / agnostic_mask_path(str(row.get("person_group")), row["person_stem"])
         table[stem] = {
             "person": row.get("person_image"),
             "garment": row.get("garment_image"),
@@ -190,9 +111,12 @@ def run_evaluation(
     gt_index = index_by_stem(gt_paths)
     height, width = load_rgb(results[0]).shape[:2]  # the protocol's resolution: the first result's
 
-    options = {"paired": paired, "lpips_ir": lpips_ir, "threads": threads, "cache_dir": cache_dir}
-    stage = PairMetricsStage(str(out_dir), options)
+    context = RunContext(out_dir=str(out_dir), models_dir=str(out_dir / "models"), cache_dir=cache_dir,
+                         threads=threads or 0)
+    stage = MetricsStage(context, build_options(MetricsOptions, {"paired": paired, "lpips_ir": None if lpips_ir is None else str(lpips_ir)}))
     stage.check()
+    from vtonpipe.models.inception.runtime import InceptionRuntime
+
     inception = InceptionRuntime(inception_ir, device, threads=threads, cache_dir=cache_dir)
     stage.setup(device)
 
@@ -265,43 +189,5 @@ def run_evaluation(
                 error=result.get("error_message"),
             )
         )
-    write_report(eval_dir / "report.html", summary, sheet)
+    summary["report"] = str(write_report(eval_dir / "report.html", summary, sheet))
     return summary
-
-
-def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `vtonpipe evaluate`."""
-    parser.add_argument("--results", required=True, help="folder of result images (searched recursively)")
-    parser.add_argument("--gt", required=True, help="folder of ground-truth PERSON images (never garments)")
-    parser.add_argument("--paired", action="store_true", help="paired setting: add per-pair SSIM and LPIPS")
-    parser.add_argument("--out", help="output folder for eval/ and manifests/metrics/ (default: --results)")
-    parser.add_argument("--models-dir", help="holds the inception/ and lpips/ IR folders (default: <out>/models "
-                        "when --out is given, as for the other commands, else ./models)")
-    parser.add_argument("--inception-ir", help="Inception IR folder (default <models-dir>/inception)")
-    parser.add_argument("--lpips-ir", help="LPIPS IR folder (default <models-dir>/lpips)")
-    parser.add_argument("--device", default="CPU", help="OpenVINO device (default CPU)")
-    parser.add_argument("--threads", type=int, help="OpenVINO inference threads")
-    parser.add_argument("--cache-dir", help="OpenVINO compile cache folder")
-    parser.add_argument("--stats-cache", help="reference-statistics cache folder (default <out>/eval/cache)")
-    parser.add_argument("--sample", type=int, default=12, help="pairs shown in the report's contact sheet")
-    parser.add_argument("--seed", type=int, default=0, help="seed of KID's subset draw")
-
-
-def evaluate_from_args(args: argparse.Namespace, images_for: ImagesFor | None = None) -> dict[str, Any]:
-    models_dir = args.models_dir or (os.path.join(args.out, "models") if args.out else "models")
-    options = {"models_dir": models_dir, "inception_ir": args.inception_ir, "lpips_ir": args.lpips_ir}
-    return run_evaluation(
-        args.results,
-        args.gt,
-        args.out or args.results,
-        paired=args.paired,
-        inception_ir=_ir_folder(options, "inception"),
-        lpips_ir=_ir_folder(options, "lpips"),
-        device=args.device,
-        threads=args.threads,
-        cache_dir=args.cache_dir,
-        stats_cache_dir=args.stats_cache,
-        images_for=images_for,
-        sample_size=args.sample,
-        seed=args.seed,
-    )

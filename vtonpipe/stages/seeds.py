@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-import numpy as np
-
 
 def row_seed(seed: int, key: str) -> int:
     """A 63-bit seed derived from the run seed and a row key (stable across processes)."""
     digest = hashlib.sha256(f"{int(seed)}\x00{key}".encode()).digest()
     return int.from_bytes(digest[:8], "little") >> 1
-
-
-def row_generator(seed: int, key: str) -> np.random.Generator:
-    """numpy Generator for one row."""
-    return np.random.default_rng(row_seed(seed, key))
