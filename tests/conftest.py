@@ -19,7 +19,6 @@ def ray_local(tmp_path_factory):
         # workers import the test-only stages in tests/fake_stages.py
         "PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")]),
         "VTONPIPE_DEVICES": "CPU,GPU.0,GPU.1",
-        "VTONPIPE_LEASE_DIR": str(tmp_path_factory.mktemp("leases")),
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)

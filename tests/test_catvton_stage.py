@@ -11,9 +11,10 @@ from PIL import Image
 from vtonpipe.datasets.images import load_rgb
 from vtonpipe.errors import ModelFilesError
 from vtonpipe.models.catvton.tiny import build_tiny_ir
+from vtonpipe.stages import make_stage as stage_for
 from vtonpipe.stages.tryon import TryonStage
 
-OPTIONS = {"steps": 3, "seed": 5, "threads": 1}
+OPTIONS = {"steps": 3, "seed": 5, "threads": 1, "reuse_annotations": False}
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,8 @@ def rows(tmp_path):
 
 
 def make_stage(out, ir, **options):
-    stage = TryonStage(str(out), {**OPTIONS, "ir": str(ir), **options})
+    stage = stage_for(TryonStage, str(out), **{**OPTIONS, "model_ir": str(ir), **options})
+    stage.check()
     stage.setup("CPU")
     return stage
 
@@ -69,7 +71,7 @@ def test_result_row_and_file(tmp_path, ir, rows):
     stage = make_stage(tmp_path / "out", ir)
     (row,) = stage.process_batch(rows[:1])
     assert row["status"] == "ok", row.get("error_message")
-    assert row["result_path"] == "results/catvton/unpaired/p0__g0.png"
+    assert row["result_path"] == "results/catvton/test/unpaired/p0__g0.png"
     assert (row["steps"], row["guidance_scale"], row["height"], row["width"]) == (3, 2.5, 64, 48)
     assert row["latency_ms"] > 0 and row["model_id"].startswith("catvton/tiny@fp32") and row["device"] == "CPU"
     assert load_rgb(tmp_path / "out" / row["result_path"]).shape == (64, 48, 3)
@@ -83,7 +85,7 @@ def test_missing_mask_is_a_row_error(tmp_path, ir, rows):
     assert out[0]["status"] == "ok"
     assert out[1]["status"] == "error" and out[1]["error_type"] == "missing_input"
     assert "vtonpipe masks" in out[1]["error_message"]
-    assert not (tmp_path / "out" / "results" / "catvton" / "unpaired" / "p1__g1.png").exists()
+    assert not (tmp_path / "out" / "results" / "catvton" / "test" / "unpaired" / "p1__g1.png").exists()
 
 
 def test_dataset_mask_used_when_reusing_annotations(tmp_path, ir, rows):
@@ -103,7 +105,7 @@ def test_bad_rows(tmp_path, ir, rows):
 
 
 def test_check_fails_fast_without_ir(tmp_path):
-    stage = TryonStage(str(tmp_path), {"models_dir": str(tmp_path / "models")})
+    stage = stage_for(TryonStage, str(tmp_path), models_dir=str(tmp_path / "models"))
     with pytest.raises(ModelFilesError, match="vtonpipe models convert catvton"):
         stage.check()
 
@@ -111,11 +113,33 @@ def test_check_fails_fast_without_ir(tmp_path):
 def test_stage_runs_without_torch(tmp_path, ir, rows):
     code = (
         "import sys\n"
-        "from vtonpipe.stages.tryon import TryonStage\n"
-        f"s = TryonStage({str(tmp_path / 'out')!r}, {{'ir': {str(ir)!r}, 'steps': 1}})\n"
+        "from vtonpipe.stages import make_stage\n"
+        f"s = make_stage('tryon', {str(tmp_path / 'out')!r}, model_ir={str(ir)!r}, steps=1, reuse_annotations=False)\n"
+        "s.check()\n"
         "s.setup('CPU')\n"
         f"r = s.process_batch([{rows[0]!r}])[0]\n"
         "assert r['status'] == 'ok', r\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_batch_two_ir_makes_half_the_unet_calls(tmp_path, ir, rows):
+    """An IR converted with --batch 2 renders two pairs per UNet call instead of padding each."""
+    ir2 = build_tiny_ir(tmp_path / "catvton-b2", seed=0, batch=2)
+    calls = {}
+    for name, folder in (("batch1", ir), ("batch2", ir2)):
+        stage = make_stage(tmp_path / "out", folder)
+        unet = stage.runtime.unet
+        count = [0]
+
+        def counting(inputs, unet=unet, count=count):
+            count[0] += 1
+            return unet(inputs)
+
+        stage.runtime.unet = counting
+        out = stage.process_rows(rows[:2])
+        assert all(isinstance(r, dict) for r in out)
+        calls[name] = count[0]
+    assert stage.batch_size == 2
+    assert calls == {"batch1": 2 * OPTIONS["steps"], "batch2": OPTIONS["steps"]}

@@ -13,6 +13,7 @@ from vtonpipe.datasets.synthetic import OFF_WHITE, WHITE, GarmentStyle, draw_gar
 from vtonpipe.atomic import atomic_save_image
 from vtonpipe.masks.cloth import NoGarmentError, cloth_mask, fill_holes
 from vtonpipe.masks.rle import decode_rle
+from vtonpipe.stages import make_stage
 from vtonpipe.stages.cloth_mask import ClothMaskStage
 
 
@@ -80,7 +81,7 @@ def test_stage_writes_vitonhd_cloth_mask_and_error_rows(tmp_path):
              image=str(tmp_path / "g" / f"{s}.jpg"), width=154, height=203, category="upper", status="ok")
         for s in ("a", "b", "missing")
     ]  # fmt: skip
-    stage = ClothMaskStage(str(tmp_path / "out"), {"grabcut": False})
+    stage = make_stage(ClothMaskStage, str(tmp_path / "out"), grabcut=False)
     assert (stage.name, stage.input, stage.key) == ("cloth-mask", "garments", "garment_id")
     assert stage.resources.device_class is None
     stage.setup("CPU")

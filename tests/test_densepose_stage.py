@@ -12,6 +12,7 @@ from vtonpipe.datasets.images import load_labels, load_rgb
 from vtonpipe.errors import ModelFilesError
 from vtonpipe.labels.densepose import parula_table, render_parts
 from vtonpipe.models.densepose.tiny import build_tiny_ir
+from vtonpipe.stages import make_stage as make_stage_for
 from vtonpipe.stages.densepose import DensePoseStage
 
 # RGB per part id 1..24 (OpenCV PARULA of uint8(i*255/24)), shared/reference/stableviton-and-preprocessing.md §4.
@@ -53,7 +54,8 @@ def person_row(tmp_path, stem, ann=None, size=(150, 200)):
 
 
 def make_stage(out, ir, **opts):
-    stage = DensePoseStage(str(out), {"ir": str(ir), "threads": 1, **opts})
+    opts.setdefault("reuse_annotations", False)
+    stage = make_stage_for(DensePoseStage, str(out), densepose_ir=str(ir), threads=1, **opts)
     stage.check()
     stage.setup("CPU")
     return stage
@@ -118,8 +120,8 @@ def test_reuses_dresscode_part_labels_when_asked(tmp_path, ir):
 
 
 def test_check_fails_fast_with_the_build_command(tmp_path):
-    stage = DensePoseStage(str(tmp_path), {"models_dir": str(tmp_path / "models")})
-    with pytest.raises(ModelFilesError, match="vtonpipe models convert densepose --weights model_final_162be9.pkl"):
+    stage = make_stage_for(DensePoseStage, str(tmp_path), models_dir=str(tmp_path / "models"))
+    with pytest.raises(ModelFilesError, match="vtonpipe models convert densepose"):
         stage.check()
 
 

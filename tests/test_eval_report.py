@@ -14,7 +14,7 @@ from PIL import Image
 from vtonpipe.eval.report import SheetRow, render_report
 from vtonpipe.models.inception.tiny import build_tiny_ir as tiny_inception
 from vtonpipe.models.lpips.tiny import build_tiny_ir as tiny_lpips
-from vtonpipe.stages.evaluate import pair_images, run_evaluation
+from vtonpipe.eval.evaluation import pair_images, run_evaluation
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -17,6 +17,7 @@ from vtonpipe.masks.annotations import atr_from_cihp, lip_from_cihp, parts_from_
 from vtonpipe.labels.parsing import ATR_IDS as ATR, CIHP_IDS as CIHP, LIP_IDS as LIP
 from vtonpipe.labels.densepose import render_parts
 from vtonpipe.labels.parsing import palette
+from vtonpipe.stages import make_stage
 from vtonpipe.stages.masks import MasksStage
 
 N_PERSONS = 6
@@ -129,7 +130,7 @@ def test_bad_inputs_raise(vitonhd):
 
 
 def _run(out, rows, **options):
-    stage = MasksStage(str(out), {"threads": 1, "seed": 0, **options})
+    stage = make_stage(MasksStage, str(out), threads=1, **options)
     stage.check()
     stage.setup("CPU")
     return stage, stage.process_batch(rows)

@@ -13,6 +13,7 @@ from vtonpipe.atomic import atomic_save_image
 from vtonpipe.masks.agnostic import agnostic_mask
 from vtonpipe.masks.rle import decode_rle
 from vtonpipe.labels.parsing import palette
+from vtonpipe.stages import make_stage
 from vtonpipe.stages.masks import MasksStage
 
 H, W = 203, 154  # not multiples of 4
@@ -46,7 +47,7 @@ def stage_run(tmp_path_factory):
     blank = np.zeros((H, W), np.uint8)
     for folder in ("densepose-parts", "image-parse-lip", "image-parse-atr"):
         atomic_save_image(out / "test" / folder / "00004.png", blank)
-    stage = MasksStage(str(out), {"threads": 1, "seed": 0})
+    stage = make_stage(MasksStage, str(out), threads=1, reuse_annotations=False)
     stage.check()
     stage.setup("CPU")
     results = stage.process_batch([*rows, empty])
@@ -101,7 +102,7 @@ def test_size_mismatch_is_an_error_row(tmp_path):
     row, _ = _person_row(tmp_path, tmp_path / "out", "00007")
     wrong_size = np.zeros((H, W + 1), np.uint8)
     atomic_save_image(tmp_path / "out" / "test" / "image-parse-atr" / "00007.png", wrong_size)
-    stage = MasksStage(str(tmp_path / "out"), {})
+    stage = make_stage(MasksStage, str(tmp_path / "out"), reuse_annotations=False)
     stage.setup("CPU")
     (res,) = stage.process_batch([row])
     assert (res["status"], res["error_type"]) == ("error", "size_mismatch")

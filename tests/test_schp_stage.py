@@ -13,6 +13,7 @@ from vtonpipe.errors import ModelFilesError
 from vtonpipe.labels.parsing import palette
 from vtonpipe.models.schp.runtime import SCHPRuntime
 from vtonpipe.models.schp.tiny import build_tiny_ir
+from vtonpipe.stages import make_stage
 from vtonpipe.stages.parse import ParseStage
 
 # torch.export inside ov.convert_model trips a torch-internal pytree deprecation.
@@ -43,17 +44,18 @@ def _person(tmp_path, stem, *, dataset="vitonhd", group="test", size=(96, 72), a
 
 
 def _stage(out_dir, models_dir, **options):
-    stage = ParseStage(str(out_dir), {"models_dir": str(models_dir), "threads": 1, "seed": 0, **options})
+    options.setdefault("reuse_annotations", False)
+    stage = make_stage(ParseStage, str(out_dir), models_dir=str(models_dir), threads=1, **options)
     stage.check()
     stage.setup("CPU")
     return stage
 
 
 def test_check_fails_fast_with_the_command_to_run(tmp_path, models_dir):
-    stage = ParseStage(str(tmp_path), {"models_dir": str(tmp_path / "nowhere")})
+    stage = make_stage(ParseStage, str(tmp_path), models_dir=str(tmp_path / "nowhere"))
     with pytest.raises(ModelFilesError, match="vtonpipe models convert schp"):
         stage.check()
-    swapped = ParseStage(str(tmp_path), {"models_dir": str(models_dir), "ir_atr": str(models_dir / "schp-lip")})
+    swapped = make_stage(ParseStage, str(tmp_path), models_dir=str(models_dir), atr_ir=str(models_dir / "schp-lip"))
     with pytest.raises(ModelFilesError, match="'lip' model where 'atr' is expected"):
         swapped.check()
 

@@ -169,6 +169,7 @@ def run_evaluation(
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     eval_dir = out_dir / eval_subdir
+    summary["report"] = str(eval_dir / "report.html")
     _write_json(eval_dir / "summary.json", summary)
 
     sheet = []
@@ -189,5 +190,5 @@ def run_evaluation(
                 error=result.get("error_message"),
             )
         )
-    summary["report"] = str(write_report(eval_dir / "report.html", summary, sheet))
+    write_report(eval_dir / "report.html", summary, sheet)
     return summary

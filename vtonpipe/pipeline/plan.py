@@ -44,10 +44,13 @@ class Upstream:
     reasons: dict[str, str]
 
     @classmethod
-    def read(cls, out_dir: str, name: str, key: str) -> Upstream | None:
-        table = read_manifest(out_dir, name, columns=["status", "error_type", "error_message"], key=key)
-        if table is None:
+    def read(cls, out_dir: str, name: str) -> Upstream | None:
+        """The manifest's state, or None when it has no parts. Its key is its first column."""
+        files = part_files(out_dir, name)
+        if not files:
             return None
+        key = pq.read_schema(files[0]).names[0]
+        table = read_manifest(out_dir, name, columns=["status", "error_type", "error_message"], key=key)
         ok = pc.equal(table["status"], "ok")
         bad = table.filter(pc.invert(ok))
         reasons = {k: f"{t}: {m}" for k, t, m in zip(bad[key].to_pylist(), bad["error_type"].to_pylist(),
@@ -167,13 +170,13 @@ def plan_stage(stage: Stage, out_dir: str, *, retry_failed: bool = False, rerun_
     files = part_files(out_dir, stage.input)
     if not files:
         raise ConfigError(f"no {stage.input!r} manifest in {out_dir}: run `vtonpipe ingest ... --out {out_dir}` first")
-    upstream_keys = {name: manifest_key(name) for name in stage.upstream}
-    needs_cols = {c for s in (stage, *consumers) for c in s.needs_columns()}
-    plan = Plan(stage.name, probe_columns=list(dict.fromkeys([stage.key, *upstream_keys.values(), *sorted(needs_cols)])))
-    for name, key in upstream_keys.items():
-        state = Upstream.read(out_dir, name, key)
+    plan = Plan(stage.name)
+    for name in stage.upstream:
+        state = Upstream.read(out_dir, name)
         if state is not None:
             plan.upstream[name] = state
+    needs_cols = {c for s in (stage, *consumers) for c in s.needs_columns()}
+    plan.probe_columns = list(dict.fromkeys([stage.key, *(u.key for u in plan.upstream.values()), *sorted(needs_cols)]))
     done, plan.before = _output_states(stage, out_dir)
     absent_needed: set[str] = set()
     for path, rows in zip(files, _latest_ok_rows(files, stage.key)):
@@ -195,14 +198,15 @@ def plan_stage(stage: Stage, out_dir: str, *, retry_failed: bool = False, rerun_
             plan.not_needed += int((due & ~wanted).sum())
             due &= wanted
         blocked = np.zeros(t.num_rows, dtype=bool)
-        for name, key in upstream_keys.items():
+        for name in stage.upstream:
             need = due & stage.needs(name, t)
             if not need.any():
                 continue
             if name not in plan.upstream:
                 absent_needed.add(name)
                 continue
-            ready = np.fromiter((k in plan.upstream[name].ok for k in t[key].to_pylist()), bool, t.num_rows)
+            ok = plan.upstream[name].ok
+            ready = np.fromiter((k in ok for k in t[plan.upstream[name].key].to_pylist()), bool, t.num_rows)
             blocked |= need & ~ready
         # A recorded missing_input row whose input is still missing stays as it is.
         plan.waiting += int((blocked & (tag == MISSING)).sum())
@@ -238,14 +242,3 @@ def _with_columns(t: pa.Table, columns: list[str]) -> pa.Table:
         if name not in t.column_names:
             t = t.append_column(name, pa.nulls(t.num_rows, pa.string()))
     return t
-
-
-def manifest_key(name: str) -> str:
-    """Key column of manifest `name` (ingest manifests and every registered stage)."""
-    from vtonpipe.stages import manifest_keys
-
-    keys = manifest_keys()
-    if name not in keys:
-        raise ConfigError(f"unknown manifest {name!r}; known: {', '.join(sorted(keys))}")
-    return keys[name]
-
