@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
-from vtonpipe.cli import main
+from vtonpipe.cli import _config, build_parser, main
 from vtonpipe.config import load_config
 from vtonpipe.errors import ConfigError
 
 
 def test_config_file_and_overrides(tmp_path):
     f = tmp_path / "c.toml"
-    f.write_text('out = "o1"\nseed = 3\n[stages.tryon]\nsteps = 7\n')
+    f.write_text('out = "o1"\nseed = 3\n[stages.tryon]\nsteps = 7\nmodel_ir = "irs/catvton"\n')
     cfg = load_config(f, {"seed": 5, "out": None, "stages": {"tryon": {"guidance_scale": 2.0}}})
-    assert (cfg.out, cfg.seed) == ("o1", 5)
-    assert cfg.stage_options("tryon")["steps"] == 7 and cfg.stage_options("tryon")["guidance_scale"] == 2.0
-    models_dir = cfg.stage_options("parse")["models_dir"]
-    assert os.path.isabs(models_dir) and models_dir.endswith("o1/models")
+    assert (os.path.basename(cfg.out), cfg.seed) == ("o1", 5) and os.path.isabs(cfg.out)
+    assert cfg.stages["tryon"]["steps"] == 7 and cfg.stages["tryon"]["guidance_scale"] == 2.0
+    # relative paths become absolute on the driver: actors on other nodes resolve nothing
+    assert cfg.stages["tryon"]["model_ir"] == os.path.abspath("irs/catvton")
+    assert cfg.resolved_models_dir() == os.path.join(cfg.out, "models")
 
 
 @pytest.mark.parametrize("text,match", [
@@ -27,6 +30,12 @@ def test_config_file_and_overrides(tmp_path):
     ("workers = -1\n", ">= 0"),
     ("retry_failed = 1\n", "must be bool"),
     ("seed = \n", "config file"),
+    ('executor = "spark"\n', "executor"),
+    ("[stages.tryn]\nsteps = 5\n", r"unknown stage table \[stages.tryn\]"),
+    ("[stages.tryon]\nstep = 5\n", r"\[stages.tryon\] unknown option step; valid options: .*steps"),
+    ('[stages.tryon]\nsteps = "fifty"\n', r"\[stages.tryon\] steps must be int"),
+    ("[stages.tryon]\nsteps = 0\n", r"steps must be >= 1"),
+    ('[stages.tryon]\nmodel = "sdxl"\n', "model must be one of catvton"),
 ])
 def test_bad_config_is_a_clear_error(tmp_path, text, match):
     f = tmp_path / "c.toml"
@@ -35,15 +44,57 @@ def test_bad_config_is_a_clear_error(tmp_path, text, match):
         load_config(f)
 
 
-def test_cli_reports_errors_without_traceback(tmp_path, capsys):
-    assert main(["ingest", "vitonhd", str(tmp_path), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
-    assert "not a VITON-HD folder" in capsys.readouterr().err
+def test_bad_flags_are_refused_before_any_row(tmp_path, capsys):
+    assert main(["tryon", "--out", str(tmp_path), "--steps", "0", "--no-progress"]) == 2
+    assert "steps must be >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["ingest", "vitonhd"], "needs the dataset root folder"),
+    (["ingest", "catalog", "--garments", "g"], "needs --persons DIR and --garments DIR"),
+    (["ingest", "vitonhd", "{root}", "--modes", "pared"], "--modes 'pared': unknown value 'pared'"),
+    (["ingest", "vitonhd", "{root}", "--splits", "tset"], "--splits 'tset': unknown value 'tset'"),
+    (["ingest", "vitonhd", "{empty}"], "not a VITON-HD folder"),
+    (["report", "--out", "{nowhere}"], "holds no manifests/ folder"),
+    (["run", "--stages", "pose,tryon", "--out", "{nowhere}"], "unknown stage pose"),
+    (["tryon", "--out", "{nowhere}", "--no-progress"], "no 'pairs' manifest"),
+])
+def test_cli_mistakes_are_one_line_errors(tmp_path, capsys, argv, match):
+    (tmp_path / "root" / "test" / "image").mkdir(parents=True)
+    (tmp_path / "empty").mkdir()
+    names = {"root": tmp_path / "root", "empty": tmp_path / "empty", "nowhere": tmp_path / "nowhere"}
+    argv = [a.format(**{k: str(v) for k, v in names.items()}) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert match in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_models_tiny_rejects_an_unknown_preset_option(tmp_path, capsys):
+    assert main(["models", "tiny", "schp", "--out", str(tmp_path / "x"), "--kw", "datset=atr"]) == 2
+    err = capsys.readouterr().err
+    assert "schp has no preset option 'datset'" in err and "dataset (default lip)" in err
 
 
 def test_cli_devices_prints_ray_flags(capsys, monkeypatch):
     monkeypatch.setenv("VTONPIPE_DEVICES", "CPU,GPU.0")
     assert main(["devices", "--ray-start-args"]) == 0
     assert capsys.readouterr().out.strip() == """--resources='{"ov_cpu": 1, "ov_gpu": 1}'"""
+
+
+def test_help_texts_say_what_runs_first_and_list_config_keys():
+    stage_help = build_parser(["tryon"])._subparsers._group_actions[0].choices["tryon"].format_help()
+    assert "Runs after: masks" in stage_help and "steps = 50" in stage_help and "--guidance-scale" in stage_help
+    tiny = build_parser(["models", "tiny"])._subparsers._group_actions[0].choices["models"]
+    tiny_help = tiny._subparsers._group_actions[0].choices["tiny"].format_help()
+    assert "dataset=lip" in tiny_help and "height=64" in tiny_help
+    for command in ("report", "devices", "demo", "evaluate"):
+        assert build_parser([command])._subparsers._group_actions[0].choices[command].description
+
+
+def test_help_imports_neither_openvino_nor_torch():
+    code = ("import sys\nfrom vtonpipe.cli import build_parser\nbuild_parser([]).format_help()\n"
+            "print(','.join(m for m in ('openvino', 'torch', 'ray') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == ""
 
 
 def test_ray_cluster_yaml_is_valid_for_the_launcher():
@@ -63,10 +114,8 @@ def test_ray_cluster_yaml_is_valid_for_the_launcher():
 
 
 def test_cli_stage_flags_override_only_when_given(tmp_path):
-    from vtonpipe.cli import _config, build_parser
-
     f = tmp_path / "c.toml"
     f.write_text("[stages.tryon]\nsteps = 7\nguidance_scale = 3.0\n")
     args = build_parser([]).parse_args(["tryon", "--config", str(f), "--guidance-scale", "1.5"])
-    opts = _config(args, ["tryon"]).stage_options("tryon")
+    opts = _config(args, ["tryon"]).stages["tryon"]
     assert opts["steps"] == 7 and opts["guidance_scale"] == 1.5

@@ -11,14 +11,16 @@ import json
 import pandas as pd
 import pytest
 
-from vtonpipe.cli import run_stages
 from vtonpipe.config import Config
 from vtonpipe.datasets import layouts
 from vtonpipe.datasets.ingest import ingest
 from vtonpipe.datasets.synthetic import write_synthetic_vitonhd
 from vtonpipe.demo import build_demo_models
 from vtonpipe.manifests.io import read_manifest
-from vtonpipe.stages import PIPELINE_ORDER, available_stages
+from vtonpipe.pipeline.run import run_stages
+from vtonpipe.stages import default_chain, manifest_keys
+
+PIPELINE_ORDER = ["densepose", "parse", "masks", "cloth-mask", "tryon"]
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +33,11 @@ def pipeline_run(ray_local, tmp_path_factory):
     with open(dataset / "test_pairs.txt", "a") as f:
         f.write("00097_00.jpg 00001_00.jpg\n00000_00.jpg 00042_00.jpg\n../00000_00.jpg 00001_00.jpg\n")
     out = root / "out"
-    options = build_demo_models(root / "models")
+    build_demo_models(root / "models")
     ingest(layouts.scan_vitonhd(dataset, ("test",)), out, progress=False)
-    stages = {k: v for k, v in options.items() if k != "evaluate"}
-    stages["tryon"] = {**stages["tryon"], "steps": 2}
-    cfg = Config(out=str(out), stages=stages)
-    summaries = run_stages(cfg, available_stages(), progress=False, command="e2e")
-    return out, {s.stage: s for s in summaries}, options
+    cfg = Config(out=str(out), models_dir=str(root / "models"), stages={"tryon": {"steps": 2}})
+    summaries = run_stages(cfg, default_chain(cfg), progress=False, command="e2e", skip_unneeded=False)
+    return out, {s.stage: s for s in summaries}, cfg
 
 
 def test_every_stage_ran(pipeline_run):
@@ -51,7 +51,7 @@ def test_manifests_have_documented_columns(pipeline_run):
               "model_id", "created_at"}
     for name in PIPELINE_ORDER:
         df = pd.read_parquet(out / "manifests" / name)
-        assert common <= set(df.columns), name
+        assert common | {"params", manifest_keys()[name]} <= set(df.columns), name
         assert len(df) > 0
 
 
@@ -66,11 +66,11 @@ def test_bad_rows_carry_reasons_and_good_rows_are_done(pipeline_run):
     assert pairs["unpaired/00000_00__00042_00"]["error_type"] == "unknown_id"
     assert any(r["error_type"] == "path_traversal" for r in pairs.values())
     for name in ("densepose", "parse", "masks"):
-        rows = read_manifest(out, name).to_pylist()
+        rows = read_manifest(out, name, key="person_id").to_pylist()
         assert {r["person_id"] for r in rows} == good_persons, name  # bad inputs never reach a stage
         for r in rows:
             assert r["status"] == "ok" or (r["error_type"] and r["error_message"]), (name, r)
-    tryon = read_manifest(out, "tryon").to_pylist()
+    tryon = read_manifest(out, "tryon", key="pair_id").to_pylist()
     good_pairs = {k for k, r in pairs.items() if r["status"] == "ok"}
     assert {r["pair_id"] for r in tryon} == good_pairs
     for r in tryon:
@@ -81,7 +81,18 @@ def test_bad_rows_carry_reasons_and_good_rows_are_done(pipeline_run):
 
 
 def test_rerun_does_nothing(pipeline_run):
-    out, _, options = pipeline_run
-    stages = {k: v for k, v in options.items() if k != "evaluate"}
-    again = run_stages(Config(out=str(out), stages=stages), available_stages(), progress=False, command="again")
+    out, _, cfg = pipeline_run
+    again = run_stages(cfg, default_chain(cfg), progress=False, command="again")
     assert all(s.todo == 0 and "nothing to do" in s.message for s in again)
+
+
+def test_run_skips_model_stages_whose_maps_the_dataset_ships(pipeline_run, tmp_path):
+    """The synthetic VITON-HD dataset ships image-parse-v3 and image-densepose, which the masks
+    stage reads: `run` leaves DensePose and SCHP out for those persons, and says so."""
+    out, _, cfg = pipeline_run
+    fresh = Config(out=str(tmp_path / "out2"), models_dir=cfg.models_dir, stages=cfg.stages)
+    ingest(layouts.scan_vitonhd(out.parent / "dataset", ("test",)), fresh.out, progress=False)
+    summaries = {s.stage: s for s in run_stages(fresh, ["densepose", "parse", "masks"], progress=False)}
+    assert summaries["densepose"].todo == 0 and summaries["densepose"].not_needed == 4
+    assert summaries["parse"].todo == 0 and summaries["parse"].not_needed == 4
+    assert summaries["masks"].ok == 4

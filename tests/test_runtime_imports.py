@@ -1,4 +1,4 @@
-"""The runtime (stages, runners, model runtimes, CLI) must import without torch and friends:
+"""The runtime (stages, executors, model runtimes, CLI) must import without torch and friends:
 a worker node installs only openvino, numpy, opencv, pillow, pyarrow and ray."""
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ CONVERT_ONLY = ("torch", "diffusers", "transformers", "safetensors", "nncf")
 
 _PROBE = """
 import sys
-import vtonpipe.cli, vtonpipe.demo, vtonpipe.pipeline.runner
+import vtonpipe.cli, vtonpipe.demo, vtonpipe.pipeline.run, vtonpipe.eval.evaluation
+from vtonpipe.models.families import installed_families, runtime_class
 from vtonpipe.stages import STAGES, stage_class
 for name in STAGES:
     stage_class(name)
-import vtonpipe.stages.evaluate
-for family in ("catvton", "schp", "densepose", "inception", "lpips"):
-    __import__(f"vtonpipe.models.{family}.runtime")
+for family in installed_families():
+    runtime_class(family)
 vtonpipe.cli.build_parser([])
 print(",".join(sorted(m for m in %r if m in sys.modules)))
 """ % (CONVERT_ONLY,)

@@ -13,7 +13,8 @@ from typing import Any
 
 from vtonpipe.atomic import atomic_write_bytes
 from vtonpipe.config import Config
-from vtonpipe.manifests.io import new_run_id
+from vtonpipe.errors import ConfigError
+from vtonpipe.manifests.io import new_run_id, part_files
 from vtonpipe.models.common.ir import library_versions
 from vtonpipe.pipeline.executors import Executor, make_executor
 from vtonpipe.pipeline.plan import blocked_rows, plan_stage
@@ -75,6 +76,9 @@ def run_stages(cfg: Config, names: list[str], *, progress: bool = True, command:
     maps come from the dataset).
     """
     stages = [build_stage(name, cfg) for name in names]
+    for stage in stages:
+        if not part_files(cfg.out, stage.input):
+            raise ConfigError(f"no {stage.input!r} manifest in {cfg.out}: run `vtonpipe ingest ... --out {cfg.out}` first")
     for stage in stages:
         stage.check()
     executor = make_executor(cfg.executor, cfg)
