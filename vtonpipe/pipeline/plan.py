@@ -50,8 +50,9 @@ class Upstream:
         if not files:
             return None
         key = pq.read_schema(files[0]).names[0]
-        table = read_manifest(out_dir, name, columns=["status", "error_type", "error_message"], key=key)
-        ok = pc.equal(table["status"], "ok")
+        table = _with_columns(read_manifest(out_dir, name, columns=["status", "error_type", "error_message"], key=key),
+                              ["status", "error_type", "error_message"])
+        ok = pc.fill_null(pc.equal(table["status"], "ok"), False)
         bad = table.filter(pc.invert(ok))
         reasons = {k: f"{t}: {m}" for k, t, m in zip(bad[key].to_pylist(), bad["error_type"].to_pylist(),
                                                      bad["error_message"].to_pylist())}
