@@ -170,7 +170,7 @@ def export_dataset(out: str | os.PathLike, to: str | os.PathLike, layout: str, *
                             f"line, cannot read their lines")
     result.record = placer.write_record({
         "out": out, "layout": layout, "splits": list(selection.splits), "link": link,
-        "folders": {k: dict(v) for k, v in sorted(placer.counts.items())},
+        "per_folder": {k: sum(v.values()) - v["conflict"] for k, v in sorted(placer.counts.items())},
         "left_out": [{"kind": x.kind, "id": x.id, "reason": x.reason} for x in selection.left_out],
     })
     return result
@@ -197,7 +197,8 @@ def summary_lines(result: ExportResult) -> list[str]:
         if label in result.lines:
             continue
         counter = result.counts[label]
-        lines.append(f"  {label:<{width}}  {sum(counter.values()) - counter['conflict']:>6} files  ({_counts(counter)})")
+        files = sum(counter.values()) - counter["conflict"]
+        lines.append(f"  {label:<{width}}  {files:>6} files  ({_counts(counter)})")
     for rel, n in sorted(result.lines.items()):
         lines.append(f"  {rel:<{width}}  {n:>6} lines  ({', '.join(result.counts[rel])})")
     for reason, n in sorted(result.fallbacks.items()):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from vtonpipe.errors import ConfigError
 from vtonpipe.export.layouts import CATEGORY_OF, DEFAULT_SPLIT, GARMENT, LINES, PERSON, Folder, Layout
-from vtonpipe.manifests.io import read_manifest
+from vtonpipe.manifests.io import part_files, read_manifest
 from vtonpipe.manifests.layout import item_path
 
 KEYS = {PERSON: "person_id", GARMENT: "garment_id"}
@@ -69,7 +69,8 @@ class Selection:
 
 
 def _first_line(text: str | None) -> str:
-    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    lines = (text or "").strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def _columns(out: str, name: str, key: str, columns: list[str]) -> dict[str, list] | None:
@@ -105,7 +106,7 @@ def active_folders(out: str, layout: Layout, groups: set[str]) -> tuple[Folder, 
     active = []
     for folder in layout.folders:
         if folder.required:
-            if folder.stage and read_manifest(out, folder.stage, columns=[], key=KEYS[folder.kind]) is None:
+            if folder.stage and not part_files(out, folder.stage):
                 raise ConfigError(f"{folder.name}/ of the {layout.name} layout comes from the {folder.stage} stage, "
                                   f"which has not run on {out}: run `vtonpipe {folder.stage} --out {out}` first")
             active.append(folder)
@@ -181,7 +182,8 @@ def select(out: str, layout: Layout, split: str | None) -> Selection:
     present = sorted({s for s in splits_of if s is not None})
     if split is not None and split not in present:
         raise ConfigError(f"--split {split}: {out} holds pairs of {', '.join(present) or 'no split'} only")
-    unknown = [s for s in present if s not in layout.pairs_files]
+    splits = (split,) if split is not None else tuple(present)
+    unknown = [s for s in splits if s not in layout.pairs_files]
     if unknown:
         raise ConfigError(f"split {unknown[0]!r} has no pairs file in the {layout.name} layout "
                           f"(splits: {', '.join(layout.pairs_files)})")
@@ -230,7 +232,7 @@ def select(out: str, layout: Layout, split: str | None) -> Selection:
         candidates.append(ExportPair(pair_id, pair_split, container, pairs["mode"][i], person,
                                      item(GARMENT, pairs["garment_id"][i])))
     exported = _with_paired_pairs(layout, pairs, splits_of, candidates, left_out)
-    return Selection(layout, folders, (split,) if split else tuple(present), exported, left_out, renamed)
+    return Selection(layout, folders, splits, exported, left_out, renamed)
 
 
 def _with_paired_pairs(layout: Layout, pairs: dict[str, list], splits_of: list[str | None],
