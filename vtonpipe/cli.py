@@ -372,11 +372,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                            "  vtonpipe export --out OUT --to DIR --layout vitonhd [--split test]\n"
                            "  vtonpipe export --out OUT --to DIR --layout dresscode"))
     p.add_argument("--out", default="out", help="output folder (default: out)")
-    p.add_argument("--to", help="dataset folder to write (created if absent)")
-    p.add_argument("--layout", help="vitonhd or dresscode")
+    p.add_argument("--to", metavar="DIR", help="dataset folder to write (created if absent)")
+    p.add_argument("--layout", metavar="vitonhd|dresscode", help="dataset layout to write")
     p.add_argument("--split", help="export only this split (default: every split the pairs hold)")
-    p.add_argument("--link", default="hard", help="hard (default), symlink or copy; links fall back to copies "
-                   "where the file system refuses them")
+    p.add_argument("--link", default="hard", metavar="hard|symlink|copy", help="how files get there (default hard); "
+                   "links fall back to copies where the file system refuses them")
     p.add_argument("--overwrite", action="store_true", help="replace existing files an export did not write")
     p.set_defaults(func=cmd_export)
 

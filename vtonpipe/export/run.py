@@ -166,8 +166,8 @@ def export_dataset(out: str | os.PathLike, to: str | os.PathLike, layout: str, *
     unpaired = _unpaired_persons(selection)
     if unpaired:
         result.notes.append(f"{unpaired} person(s) have no paired garment in the export: paired mode (StableVITON "
-                            f"--paired, CatVTON --eval_pair) and HR-VITON, which opens cloth/<person> for every "
-                            f"line, cannot read their lines")
+                            f"without --unpair, CatVTON --eval_pair) and HR-VITON, which opens cloth/<person> for "
+                            f"every line, cannot read their lines")
     result.record = placer.write_record({
         "out": out, "layout": layout, "splits": list(selection.splits), "link": link,
         "per_folder": {k: sum(v.values()) - v["conflict"] for k, v in sorted(placer.counts.items())},
