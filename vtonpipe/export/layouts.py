@@ -12,7 +12,8 @@ DressCode (opened by CatVTON's DressCodeTestDataset, which requires all three ca
 
     <to>/<category>/test_pairs_paired.txt, test_pairs_unpaired.txt, train_pairs.txt  "<id>_0.jpg <id>_1.jpg"
     <to>/<category>/images/<id>_0.jpg (person), <id>_1.jpg (garment)  agnostic_masks/<id>_0.png
-                    image-densepose/<id>_0.jpg  (+ dense/<id>_5.png, label_maps/<id>_4.png, cloth-mask/<id>_1.jpg)
+                    agnostic-v3.2/<id>_0.jpg  (+ image-densepose/<id>_0.jpg, dense/<id>_5.png,
+                    label_maps/<id>_4.png, cloth-mask/<id>_1.jpg when the stages wrote them)
 
 Items keep their dataset names when the data is in the layout's own dataset; otherwise (a catalog,
 the other dataset) they are numbered in id order, a person's paired garment taking the person's
