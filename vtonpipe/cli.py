@@ -5,6 +5,7 @@
     vtonpipe run --out OUT                       the stages try-on needs, in order (each resumes)
     vtonpipe evaluate --results DIR --gt DIR     FID, KID (+ SSIM, LPIPS with --paired)
     vtonpipe report --out OUT                    progress and error reasons per manifest
+    vtonpipe export --out OUT --to DIR --layout vitonhd|dresscode   a dataset folder upstream loaders read
     vtonpipe demo --out DIR                      synthetic dataset + tiny models, end to end
     vtonpipe devices [--ray-start-args]          OpenVINO devices and Ray resource flags
     vtonpipe models list|tiny|convert|fetch      official checkpoints -> OpenVINO IR
@@ -240,6 +241,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from vtonpipe.export.run import export_dataset, summary_lines
+
+    if not args.to or not args.layout:
+        raise ConfigError("export needs --to DIR and --layout vitonhd|dresscode")
+    result = export_dataset(args.out, args.to, args.layout, split=args.split, link=args.link,
+                            overwrite=args.overwrite)
+    print("\n".join(summary_lines(result)))
+    return result.exit_code
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from vtonpipe.demo import run_demo
 
@@ -347,6 +359,26 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                                    "(e.g. tryon 243/90000 ok), stale rows, and the reasons behind errors.")
     p.add_argument("--out", default="out", help="output folder (default: out)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("export", help="write a VITON-HD or DressCode dataset folder that upstream loaders read",
+                       formatter_class=formatter, description=(
+                           "Export the ok rows of an output folder as a dataset folder that StableVITON's "
+                           "VITONHDDataset, CatVTON's VITONHDTestDataset / DressCodeTestDataset and HR-VITON's "
+                           "CPDatasetTest read unchanged: photos, stage outputs (agnostic images and masks, "
+                           "DensePose, cloth masks, and parse/pose folders when present) and pairs files. "
+                           "Files are hard links where possible (else copies); re-exports are idempotent and "
+                           "never replace a file an export did not write unless --overwrite. Persons, garments "
+                           "and pairs left out are listed with the reason.\n\n"
+                           "  vtonpipe export --out OUT --to DIR --layout vitonhd [--split test]\n"
+                           "  vtonpipe export --out OUT --to DIR --layout dresscode"))
+    p.add_argument("--out", default="out", help="output folder (default: out)")
+    p.add_argument("--to", metavar="DIR", help="dataset folder to write (created if absent)")
+    p.add_argument("--layout", metavar="vitonhd|dresscode", help="dataset layout to write")
+    p.add_argument("--split", help="export only this split (default: every split the pairs hold)")
+    p.add_argument("--link", default="hard", metavar="hard|symlink|copy", help="how files get there (default hard); "
+                   "links fall back to copies where the file system refuses them")
+    p.add_argument("--overwrite", action="store_true", help="replace existing files an export did not write")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("demo", help="synthetic dataset + tiny models through the whole pipeline on local Ray",
                        description="Writes a small synthetic VITON-HD-style dataset and tiny random-weight models "
