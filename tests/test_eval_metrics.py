@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from vtonpipe.eval.metrics import feature_statistics, frechet_distance, kernel_distance, ssim
+from vtonpipe.eval.metrics import feature_statistics, frechet_distance, kernel_distance, kernel_distance_stats, ssim
 
 
 def _spd(rng, d):
@@ -90,6 +90,21 @@ def test_kid_subsets_average_direct_mmd_of_the_same_draws():
         ]
     )
     assert kernel_distance(x, y, num_subsets=20, max_subset_size=10, seed=7) == pytest.approx(expected, rel=1e-10)
+
+
+def test_kid_std_is_the_spread_of_the_subset_values_and_the_mean_is_unchanged():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(40, 6)), rng.normal(size=(30, 6))
+    draw = np.random.default_rng(7)
+    values = [
+        _mmd2_unbiased(y[draw.choice(30, 10, replace=False)], x[draw.choice(40, 10, replace=False)]) for _ in range(20)
+    ]
+    mean, std = kernel_distance_stats(x, y, num_subsets=20, max_subset_size=10, seed=7)
+    assert mean == kernel_distance(x, y, num_subsets=20, max_subset_size=10, seed=7)
+    assert mean == -0.2320737832883979  # the value before the std was added, bit for bit
+    assert std == pytest.approx(np.std(values), rel=1e-9) and std > 0  # ddof 0, as torchmetrics
+    # Subsets that are the whole sets agree up to rounding.
+    assert kernel_distance_stats(x[:30], y, num_subsets=5)[1] < 1e-12
 
 
 def test_kid_near_zero_for_one_distribution_and_positive_for_two():

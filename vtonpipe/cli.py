@@ -3,7 +3,8 @@
     vtonpipe ingest vitonhd ROOT --out OUT        persons, garments, pairs manifests
     vtonpipe densepose|parse|masks|cloth-mask|tryon --out OUT
     vtonpipe run --out OUT                       the stages try-on needs, in order (each resumes)
-    vtonpipe evaluate --results DIR --gt DIR     FID, KID (+ SSIM, LPIPS with --paired)
+    vtonpipe evaluate --results DIR --gt DIR     FID, KID (+ SSIM, LPIPS when paired)
+    vtonpipe evaluate --results DIR --against DIR   two results folders of the same pairs, side by side
     vtonpipe report --out OUT                    progress and error reasons per manifest
     vtonpipe export --out OUT --to DIR --layout vitonhd|dresscode   a dataset folder upstream loaders read
     vtonpipe demo --out DIR                      synthetic dataset + tiny models, end to end
@@ -268,9 +269,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _evaluate_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--results", required=True, help="folder of result images of ONE split and mode, e.g. "
                    "out/results/catvton/test/paired (searched recursively)")
-    p.add_argument("--gt", required=True, help="folder of ground-truth PERSON images (never garments)")
-    p.add_argument("--paired", action="store_true", help="paired setting: add per-pair SSIM and LPIPS")
-    p.add_argument("--out", help="output folder for eval/ (default: --results)")
+    p.add_argument("--gt", help="folder of ground-truth PERSON images of the results' split (never garments), "
+                   "e.g. DATASET/test/image")
+    p.add_argument("--against", metavar="OTHER_RESULTS", help="instead of --gt: results of the same pairs (matched "
+                   "by file name) to compare with, e.g. the full-precision model's: SSIM/LPIPS per pair, FID/KID")
+    p.add_argument("--paired", action="store_const", const=True, help="paired setting: add per-pair SSIM and LPIPS "
+                   "(implied by a results/<model>/<split>/paired folder)")
+    p.add_argument("--out", help="output folder; the evaluation goes to <out>/eval/... (default: the output folder "
+                   "holding --results, else --results)")
     p.add_argument("--config", help="TOML config file (models_dir, cache_dir, threads are read from it)")
     p.add_argument("--models-dir", help="holds the inception/ and lpips/ IR folders (default: <out>/models)")
     p.add_argument("--inception-ir", help="Inception IR folder (default <models-dir>/inception)")
@@ -279,7 +285,7 @@ def _evaluate_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, help="OpenVINO inference threads")
     p.add_argument("--cache-dir", help="OpenVINO compile cache folder")
     p.add_argument("--stats-cache", help="reference-statistics cache folder (default <out>/eval/cache)")
-    p.add_argument("--sample", type=int, default=12, help="pairs shown in the report's contact sheet")
+    p.add_argument("--sample", type=int, default=12, help="pairs shown in the report's contact sheet, worst first")
     p.add_argument("--seed", type=int, default=0, help="seed of KID's subset draw")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -348,9 +354,16 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("evaluate", help="FID, KID (+ SSIM, LPIPS when paired) of a results folder",
-                       description="Evaluate a folder of try-on results against ground-truth person images "
-                                   "(clean-fid FID and KID x 1000; torchmetrics SSIM and LPIPS-squeeze when --paired). "
-                                   "Prints the metrics and the path of the HTML report.")
+                       formatter_class=formatter, description=(
+                           "Evaluate a folder of try-on results against ground-truth person images (clean-fid FID\n"
+                           "and KID x 1000; torchmetrics SSIM and LPIPS-squeeze when paired), or against another\n"
+                           "results folder of the same pairs (--against). Refuses (exit status 2) a folder that\n"
+                           "mixes splits or modes, GT of another split, paired results without any GT; warns about\n"
+                           "results without GT, mismatched or small sets. Prints the metrics and where the summary\n"
+                           "and the HTML report are:\n\n"
+                           "  <out>/eval/<model>/<split>/<mode>/          for <out>/results/<model>/<split>/<mode>\n"
+                           "  <out>/eval/<folder name>/<mode>/            for any other folder\n"
+                           "  <evaluation folder>/against/<other name>/   with --against"))
     _evaluate_flags(p)
     p.set_defaults(func=cmd_evaluate)
 

@@ -75,32 +75,28 @@ def run_demo(out: str | Path, *, progress: bool = True) -> int:
     # the demo runs every model on every person anyway, to show each of them at work.
     summaries = run_stages(cfg, default_chain(cfg), progress=progress, command="demo", skip_unneeded=False)
 
-    reports = evaluate_demo(out, dataset)
+    reports = evaluate_demo(out, dataset, progress=progress)
     print(f"\ndone in {time.perf_counter() - started:.0f} s (tiny random-weight models: the numbers only show "
           "that every step ran). Look at:")
     print(f"  manifests        {out / 'manifests'}   (pandas.read_parquet on any folder)")
     print(f"  preprocessed     {out / 'test'}   (image-densepose, image-parse-*, agnostic-mask, cloth-mask ...)")
     print(f"  try-on renders   {out / 'results' / 'catvton' / 'test'}")
-    for mode, (report, metrics) in reports.items():
-        shown = "  ".join(f"{k}={v:.4g}" for k, v in metrics.items() if v is not None)
-        print(f"  {mode + ' eval':<16} {report}   {shown}")
+    for mode, (report, line) in reports.items():
+        print(f"  {mode + ' eval':<16} {report}   {line}")
     return 1 if any(s.all_failed for s in summaries) else 0
 
 
-def evaluate_demo(out: Path, dataset: Path) -> dict[str, tuple[Path, dict]]:
-    """Evaluate the paired and unpaired renders against the person images."""
-    from vtonpipe.eval.evaluation import pair_images, run_evaluation
-    from vtonpipe.manifests.io import read_manifest
+def evaluate_demo(out: Path, dataset: Path, *, progress: bool = True) -> dict[str, tuple[Path, str]]:
+    """Evaluate the paired and unpaired test renders against the test person images; per mode,
+    the report path and the metrics line."""
+    from vtonpipe.eval.evaluation import metrics_line, run_evaluation
 
-    images_for = pair_images(read_manifest(out, "pairs").to_pylist(), out)
     written = {}
     for mode in ("paired", "unpaired"):
         results = out / "results" / "catvton" / "test" / mode
         if not results.is_dir():
             continue
-        subdir = "eval" if mode == "paired" else "eval/unpaired"
-        summary = run_evaluation(results, dataset / "test" / "image", out, paired=(mode == "paired"),
-                                 inception_ir=out / "models" / "inception", lpips_ir=out / "models" / "lpips",
-                                 images_for=images_for, eval_subdir=subdir)
-        written[mode] = (Path(summary["report"]), summary["metrics"])
+        summary = run_evaluation(results, dataset / "test" / "image", out, inception_ir=out / "models" / "inception",
+                                 lpips_ir=out / "models" / "lpips", progress=progress)
+        written[mode] = (Path(summary["report"]), metrics_line(summary))
     return written

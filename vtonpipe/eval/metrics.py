@@ -7,7 +7,8 @@ Conventions followed, so numbers compare with published try-on tables:
 - ``feature_statistics``: mean and unbiased (N-1) covariance, as ``np.cov(rowvar=False)``.
 - ``kernel_distance``: clean-fid's KID, the unbiased MMD^2 with the cubic polynomial kernel
   k(x, y) = (x.y / d + 1)^3, averaged over ``num_subsets`` random subsets of min(n1, n2, 1000)
-  rows. Summaries report it x 1000, as papers do.
+  rows. Summaries report it x 1000, as papers do, with the std over the subsets (ddof 0, as
+  torchmetrics and torch-fidelity report it; clean-fid reports the mean only).
 - ``ssim``: torchmetrics >= 1.5 ``structural_similarity_index_measure`` with its defaults:
   Gaussian window 11 (sigma 1.5), K1 0.01, K2 0.03, reflect padding so the SSIM map keeps the
   image size, mean over channels and pixels; ``data_range`` 1 for [0, 1] images.
@@ -54,17 +55,18 @@ def frechet_distance(
     return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean))
 
 
-def kernel_distance(
+def kernel_distance_subsets(
     feats1: np.ndarray,
     feats2: np.ndarray,
     num_subsets: int = 100,
     max_subset_size: int = 1000,
     seed: int = 0,
-) -> float:
-    """KID: unbiased MMD^2 (cubic polynomial kernel) averaged over random subsets.
+) -> np.ndarray:
+    """Unbiased MMD^2 (cubic polynomial kernel) of each of `num_subsets` random subset draws.
 
-    `seed` makes the subset draw reproducible; when both sets hold at most `max_subset_size`
-    rows and the same count, every subset is the whole set and the value does not depend on it.
+    Each draw takes min(n1, n2, `max_subset_size`) rows of both sets without replacement; `seed`
+    makes the draws reproducible. When both sets hold at most `max_subset_size` rows and the same
+    count, every subset is the whole set and the values do not depend on it.
     """
     feats1 = np.asarray(feats1, dtype=np.float64)
     feats2 = np.asarray(feats2, dtype=np.float64)
@@ -73,8 +75,8 @@ def kernel_distance(
     if m < 2:
         raise ValueError(f"KID needs at least 2 features per set, got {feats1.shape[0]} and {feats2.shape[0]}")
     rng = np.random.default_rng(seed)
-    total = 0.0
-    for _ in range(num_subsets):
+    values = np.empty(num_subsets)
+    for i in range(num_subsets):
         x = feats2[rng.choice(feats2.shape[0], m, replace=False)]
         y = feats1[rng.choice(feats1.shape[0], m, replace=False)]
         k_xx = (x @ x.T / d + 1.0) ** 3
@@ -82,8 +84,35 @@ def kernel_distance(
         k_xy = (x @ y.T / d + 1.0) ** 3
         # Unbiased estimate: within-set sums exclude the diagonal.
         within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
-        total += within - 2.0 * k_xy.sum() / (m * m)
-    return float(total / num_subsets)
+        values[i] = within - 2.0 * k_xy.sum() / (m * m)
+    return values
+
+
+def kernel_distance_stats(
+    feats1: np.ndarray,
+    feats2: np.ndarray,
+    num_subsets: int = 100,
+    max_subset_size: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """KID and its spread: (mean, std) of `kernel_distance_subsets`.
+
+    The mean is summed in draw order and divided by `num_subsets`, as clean-fid does; the std
+    is the population std (ddof 0), as torchmetrics and torch-fidelity report it.
+    """
+    values = kernel_distance_subsets(feats1, feats2, num_subsets, max_subset_size, seed)
+    return float(sum(values.tolist()) / num_subsets), float(np.std(values))
+
+
+def kernel_distance(
+    feats1: np.ndarray,
+    feats2: np.ndarray,
+    num_subsets: int = 100,
+    max_subset_size: int = 1000,
+    seed: int = 0,
+) -> float:
+    """KID: the mean unbiased MMD^2 over random subsets (clean-fid's ``kernel_distance``)."""
+    return kernel_distance_stats(feats1, feats2, num_subsets, max_subset_size, seed)[0]
 
 
 def _gaussian_window(sigma: float) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Which files are compared with which: result/GT matching and the GT resize of the protocol.
 
-Protocol (CatVTON's evaluation, see reference/catvton.md section 3):
+Protocol (CatVTON's evaluation script):
 
 - paired: each result shows the person wearing their own garment, so the person photo is the
   ground truth: FID and KID of results vs. the GT set, and per-pair SSIM and LPIPS.
@@ -12,13 +12,19 @@ Protocol (CatVTON's evaluation, see reference/catvton.md section 3):
 
 Files match by stem: a result ``<person>__<garment>.png`` (vtonpipe's layout) matches the GT
 ``<person>.*``; any other result matches the GT file with its own stem (other tools' folders).
+Two result folders compared with each other match by relative path, suffix aside.
+
+The metrics stage reads one row per result: ``pair_id`` (``<mode>/<relative path without
+suffix>``), ``result`` and ``gt`` (the file it is compared with, or null), as absolute paths.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -70,6 +76,32 @@ def index_by_stem(paths: list[Path]) -> dict[str, Path]:
 def match_ground_truth(result: Path, gt_index: dict[str, Path]) -> Path | None:
     """The GT file of one result: same stem first (other tools), else the person part of the name."""
     return gt_index.get(result.stem) or gt_index.get(person_stem(result.stem))
+
+
+def relative_stem(folder: Path, path: Path) -> str:
+    """`path` relative to `folder`, without its suffix: ``sub/a__b`` for ``<folder>/sub/a__b.png``."""
+    return path.relative_to(folder).with_suffix("").as_posix()
+
+
+def index_by_relative_stem(folder: Path, paths: Iterable[Path]) -> dict[str, Path]:
+    """relative path without suffix -> path; two files differing only in suffix are an error."""
+    index: dict[str, Path] = {}
+    for p in paths:
+        key = relative_stem(folder, p)
+        if key in index:
+            raise ConfigError(f"two files in {folder} differ only in suffix: {index[key].name} and {p.name}")
+        index[key] = p
+    return index
+
+
+def listing_rows(folder: Path, results: Iterable[Path], mode: str,
+                 partner: Callable[[Path], Path | None]) -> list[dict[str, Any]]:
+    """The metrics stage's input rows: each result under `folder` and the file `partner` gives it."""
+    rows = []
+    for key, path in index_by_relative_stem(folder, results).items():
+        other = partner(path)
+        rows.append({"pair_id": f"{mode}/{key}", "result": str(path), "gt": None if other is None else str(other)})
+    return rows
 
 
 def resize_to_height(image: np.ndarray, height: int) -> np.ndarray:

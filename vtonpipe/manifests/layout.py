@@ -4,7 +4,7 @@
     <out>/manifests/<manifest>/part-<run_id>-<n>.parquet
     <out>/<group>/<dataset folder>/<stem><suffix>      e.g. test/image-parse-lip/00001_00.png
     <out>/results/<model>/<split>/<paired|unpaired>/<person>__<garment>.png
-    <out>/eval/summary.json, <out>/eval/report.html
+    <out>/eval/<model>/<split>/<mode>/{summary.json,report.html,manifests/}   (vtonpipe.eval.folders)
 
 ``group`` is the dataset split (VITON-HD train/test), the DressCode category folder, or
 "catalog". Stages store paths relative to <out> in their manifests.

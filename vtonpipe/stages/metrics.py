@@ -1,6 +1,7 @@
 """The `metrics` stage: one row per result of an evaluation, with SSIM and LPIPS against its ground
-truth in the paired setting. Its input is the listing manifest `vtonpipe evaluate` writes
-(``pair_id``, ``result``, ``gt`` as absolute paths; ``gt`` may be null).
+truth in the paired setting. Its input is the listing manifest `vtonpipe evaluate` writes into
+the evaluation's own folder (``pair_id``, ``result``, ``gt`` as absolute paths; ``gt`` may be
+null, and with ``--against`` it is the other folder's result of the same pair).
 """
 
 from __future__ import annotations
