@@ -11,6 +11,7 @@ are not installed, empty stand-in modules are registered for the import only.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import types
 import warnings
@@ -45,10 +46,31 @@ def _stand_ins() -> list[str]:
             importlib.import_module(name)
         except ImportError:
             module = types.ModuleType(name)
-            module.__getattr__ = lambda attr: None  # Figure, FigureCanvas, ... are never called
+            module.__getattr__ = lambda attr: None  # Figure, FigureCanvas, transforms.Compose ... never called
             sys.modules[name] = module
+            parent, _, child = name.rpartition(".")
+            if parent:
+                setattr(sys.modules[parent], child, module)
             added.append(name)
     return added
+
+
+@contextmanager
+def upstream_file(repo: str, path: str, tmp_path: Path):
+    """Import one upstream file as a module; yields (module, commit)."""
+    root, commit = extract(repo, [path], tmp_path / repo.replace("/", "+"))
+    added = _stand_ins()
+    name = "upstream_" + Path(path).stem
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            spec = importlib.util.spec_from_file_location(name, root / path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        yield module, commit
+    finally:
+        for stand_in in added:
+            sys.modules.pop(stand_in, None)
 
 
 @contextmanager
