@@ -98,8 +98,9 @@ class BodyPoseNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.model0 = _front(cfg)
-        for stage in range(1, NUM_STAGES + 1):
-            for branch, outputs in ((1, NUM_PAF_CHANNELS), (2, NUM_HEATMAP_CHANNELS)):
+        # Registered as upstream does (all PAF blocks, then all heatmap blocks): same state_dict order.
+        for branch, outputs in ((1, NUM_PAF_CHANNELS), (2, NUM_HEATMAP_CHANNELS)):
+            for stage in range(1, NUM_STAGES + 1):
                 if stage == 1:
                     block = _stage1(cfg, branch, outputs)
                 else:
