@@ -24,11 +24,12 @@ import torch
 from upstream import extract
 
 SOURCES = {
-    "controlnet10": ("Hzzone/pytorch-openpose", "src", ["src/__init__.py", "src/body.py", "src/model.py", "src/util.py"]),
+    "controlnet10": ("Hzzone/pytorch-openpose", "src",
+                     ["src/__init__.py", "src/body.py", "src/model.py", "src/util.py"]),
     "controlnet11": ("levihsu/OOTDiffusion", "preprocess/openpose/annotator/openpose",
                      [f"preprocess/openpose/annotator/openpose/{f}" for f in ("body.py", "model.py", "util.py")]),
 }
-# Upstream commits these tests were written against (the snapshot's HEAD is checked and reported).
+# Upstream commits these tests were written against; another snapshot HEAD runs with a warning.
 COMMITS = {
     "Hzzone/pytorch-openpose": "5ee71dc10020403dc3def2bb68f9b77c40337ae2",
     "levihsu/OOTDiffusion": "13ef0faba266cdde9febc8ad39be2395bbb89d9c",
@@ -37,6 +38,13 @@ COMMITS = {
 }
 _STAND_INS = ("matplotlib", "matplotlib.pyplot", "matplotlib.figure", "matplotlib.backends",
               "matplotlib.backends.backend_agg", "torchvision", "torchvision.transforms")
+
+
+def _extract(repo: str, files: list[str], into: Path) -> tuple[Path, str]:
+    root, commit = extract(repo, files, into)
+    if commit != COMMITS[repo]:
+        warnings.warn(f"upstream {repo} snapshot is at {commit}, the parity tests were written against {COMMITS[repo]}")
+    return root, commit
 
 
 def _stand_ins() -> list[str]:
@@ -58,7 +66,7 @@ def _stand_ins() -> list[str]:
 @contextmanager
 def upstream_file(repo: str, path: str, tmp_path: Path):
     """Import one upstream file as a module; yields (module, commit)."""
-    root, commit = extract(repo, [path], tmp_path / repo.replace("/", "+"))
+    root, commit = _extract(repo, [path], tmp_path / repo.replace("/", "+"))
     added = _stand_ins()
     name = "upstream_" + Path(path).stem
     try:
@@ -77,7 +85,7 @@ def upstream_file(repo: str, path: str, tmp_path: Path):
 def upstream_module(repo: str, folder: str, files: list[str], module: str, tmp_path: Path):
     """Import `module` of the unpacked upstream `folder`, as a package named after the folder
     (Hzzone's modules import ``src.util`` by that name); yields (module, commit)."""
-    root, commit = extract(repo, files, tmp_path / repo.replace("/", "+"))
+    root, commit = _extract(repo, files, tmp_path / repo.replace("/", "+"))
     package_dir = root / folder
     package = package_dir.name
     if package in sys.modules:

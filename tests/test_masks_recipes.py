@@ -118,12 +118,18 @@ def test_ootd_matches_upstream(upstream, category, model_type, size):
         assert np.array_equal(ours.image, np.asarray(Image.composite(mask_gray, Image.fromarray(image), mask)))
 
 
+def demo_mask(upstream, parse: np.ndarray, coco512: np.ndarray, category: str = "upper_body"):
+    """Upstream get_mask_location('hd', category) at the parse's size (512-high keypoint frame)."""
+    height, width = parse.shape
+    return upstream.ootd.get_mask_location("hd", category, Image.fromarray(parse),
+                                           {"pose_keypoints_2d": coco512.tolist()}, width, height)
+
+
 def test_ootd_mask_resized_to_the_person(upstream):
     """OOTDiffusion: parse and pose at 384x512, mask resized NEAREST onto the 768x1024 person."""
     image, parse, coco512 = _demo_inputs(11, 512, 384)
     big = np.asarray(Image.fromarray(image).resize((768, 1024)))
-    mask, mask_gray = upstream.ootd.get_mask_location("hd", "upper_body", Image.fromarray(parse),
-                                                      {"pose_keypoints_2d": coco512.tolist()})
+    mask, mask_gray = demo_mask(upstream, parse, coco512)
     ref = Image.composite(mask_gray.resize((768, 1024), Image.NEAREST), Image.fromarray(big),
                           mask.resize((768, 1024), Image.NEAREST))
     assert np.array_equal(ootd_agnostic(big, parse, coco512).image, np.asarray(ref))
@@ -135,13 +141,13 @@ def test_ootd_guards(upstream):
     no_elbow, no_wrist = coco512.copy(), coco512.copy()
     no_elbow[3] = 0
     no_wrist[4] = 0
-    ref, _ = upstream.ootd.get_mask_location("hd", "upper_body", Image.fromarray(parse), {"pose_keypoints_2d": no_wrist.tolist()})
+    ref, _ = demo_mask(upstream, parse, no_wrist)
     assert np.array_equal(ootd_mask(parse, no_elbow), np.asarray(ref))
     # A raised wrist whose 1.2x extension goes above the image: upstream's uint16 cast wraps it to
     # ~65 500 and the band runs down to the bottom edge; here the band stops at the image top.
     raised = coco512.copy()
     raised[3], raised[4] = (coco512[2, 0] - 30, 60), (coco512[2, 0] - 40, 4)
-    ref, _ = upstream.ootd.get_mask_location("hd", "upper_body", Image.fromarray(parse), {"pose_keypoints_2d": raised.tolist()})
+    ref, _ = demo_mask(upstream, parse, raised)
     ours = ootd_mask(parse, raised)
     assert np.asarray(ref)[-20:].any() and not ours[-20:].any()
     with pytest.raises(RowError, match="empty"):
@@ -150,7 +156,8 @@ def test_ootd_guards(upstream):
         ootd_mask(parse, coco512, "shoes")
 
 
-@pytest.mark.parametrize("missing,what", [((9,), "RHip"), ((9, 12), "RHip, LHip"), ((1,), "Neck"), ((5,), "LShoulder")])
+@pytest.mark.parametrize("missing,what",
+                         [((9,), "RHip"), ((9, 12), "RHip, LHip"), ((1,), "Neck"), ((5,), "LShoulder")])
 def test_vitonhd_guards(missing, what):
     image, cihp, _, _, pose = drawn_case(13, 512, 384, missing)
     for recipe in (hrviton_agnostic, vitonhd_agnostic):
@@ -171,6 +178,7 @@ def test_cihp_from_schp_inverts_the_shipped_maps():
     assert np.array_equal(cihp_from_schp(lip_from_cihp(cihp), atr_from_cihp(cihp)), cihp)
     jumpsuit = lip.copy()
     jumpsuit[lip == CIHP_IDS["Upper-clothes"]] = 10  # LIP Jumpsuits over the top: ATR says upper clothes
-    assert np.array_equal(cihp_from_schp(jumpsuit, atr)[lip == CIHP_IDS["Upper-clothes"]], cihp[lip == CIHP_IDS["Upper-clothes"]])
+    top = lip == CIHP_IDS["Upper-clothes"]
+    assert np.array_equal(cihp_from_schp(jumpsuit, atr)[top], cihp[top])
     neck = atr_with_neck(atr, lip)
     assert np.array_equal(neck == 18, (atr == 11) & (lip != 13))

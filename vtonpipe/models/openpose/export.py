@@ -50,7 +50,8 @@ def export_ir(
         inputs={IR_NAME: {INPUT_NAME: [1, 3, NET_HEIGHT, width]}},
         precision="fp32",
         sources=list(sources),
-        extra={"keypoints": "coco18", "width": model.cfg.width, "stride": STRIDE, "outputs": [OUTPUT_PAFS, OUTPUT_HEATMAPS]},
+        extra={"keypoints": "coco18", "channel_width": model.cfg.width, "stride": STRIDE,
+               "outputs": [OUTPUT_PAFS, OUTPUT_HEATMAPS]},
     )
     return out_dir
 
@@ -65,7 +66,7 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", required=True, help=f"the OpenPose body model ({WEIGHTS_FILE})")
     parser.add_argument("--out", required=True, help="IR folder to write (e.g. models/openpose)")
     parser.add_argument("--width", type=int, default=DEFAULT_WIDTH,
-                        help="static network-input width (default 144: 3:4 portraits; other widths are reshaped at run time)")
+                        help="static network-input width (default 144, 3:4 portraits; the runtime reshapes for others)")
 
 
 def convert_from_args(args: argparse.Namespace, calibration=None) -> Path:
