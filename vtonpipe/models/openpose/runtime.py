@@ -23,6 +23,8 @@ from vtonpipe.models.openpose import FAMILY, INPUT_NAME, IR_NAME, OUTPUT_HEATMAP
 from vtonpipe.models.openpose.postprocess import Person, estimate, people_from
 from vtonpipe.models.openpose.resize import VARIANTS, full_resolution_maps, network_input
 
+_Compiled = tuple[ov.InferRequest, ov.ConstOutput, ov.ConstOutput]  # request, heatmaps port, PAFs port
+
 
 class OpenPoseRuntime:
     """One OpenPose body IR. ``runtime(bgr)`` -> list of Person (assembly order, possibly empty).
@@ -53,10 +55,10 @@ class OpenPoseRuntime:
         self._xml = self.info.xml(IR_NAME)
         self._model: ov.Model | None = None
         self._limit = max(1, compiled_sizes)
-        self._requests: OrderedDict[tuple[int, int], tuple[ov.InferRequest, ov.Output, ov.Output]] = OrderedDict()
+        self._requests: OrderedDict[tuple[int, int], _Compiled] = OrderedDict()
         self._request(tuple(self.info.shape(IR_NAME, INPUT_NAME)[2:]))
 
-    def _request(self, size: tuple[int, int]) -> tuple[ov.InferRequest, ov.Output, ov.Output]:
+    def _request(self, size: tuple[int, int]) -> _Compiled:
         """(infer request, heatmaps port, PAFs port) for a network input of `size` (height, width),
         compiled on first use."""
         if size in self._requests:
