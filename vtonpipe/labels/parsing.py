@@ -68,3 +68,13 @@ def palette(num_classes: int) -> list[int]:
                 rgb[channel] |= ((label >> (3 * k + channel)) & 1) << (7 - k)
         colours.extend(rgb)
     return colours
+
+
+# CIHP_PGN's colour per CIHP label (RGB), the palette of its parse PNGs (image-parse-v3 shows
+# these colours; readers use the pixel values, i.e. the label ids).
+CIHP_COLOURS = (
+    (0, 0, 0), (128, 0, 0), (255, 0, 0), (0, 85, 0), (170, 0, 51), (255, 85, 0), (0, 0, 85),
+    (0, 119, 221), (85, 85, 0), (0, 85, 85), (85, 51, 0), (52, 86, 128), (0, 128, 0), (0, 0, 255),
+    (51, 170, 221), (0, 255, 255), (85, 255, 170), (170, 255, 85), (255, 255, 0), (255, 170, 0),
+)  # fmt: skip
+CIHP_PALETTE = [c for colour in CIHP_COLOURS for c in colour]

@@ -31,6 +31,12 @@ CIHP                  ATR                         why
 
 CIHP -> LIP keeps every id except 10: CIHP's neck is LIP background (SCHP-LIP has no neck class
 and leaves it unlabelled), never LIP's 10 Jumpsuits.
+
+The other way, ``cihp_from_schp`` builds VITON-HD's image-parse-v3 from SCHP LIP + ATR maps:
+LIP's ids, the neck (10) where LIP says background and ATR says face (the inverse of the two
+rules above, so CIHP -> LIP, ATR -> CIHP gives the map back), and LIP's Jumpsuits split by ATR's
+garment there (Upper-clothes 5, Pants 9, Skirt 12, anything else Dress 6). ``atr_with_neck``
+builds the demos' parse for their mask: ATR's ids with 18 where ATR says face and LIP does not.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ _CIHP_TO_ATR_NAMES = {
 # CIHP classes with no side that take the side of the nearest limb: (CIHP class, ATR limb pair).
 _SIDED = (("Glove", ("Left-arm", "Right-arm")), ("Socks", ("Left-leg", "Right-leg")))
 NUM_CIHP = 20
+NECK_LABEL = 18  # the label OOTDiffusion / the StableVITON Space add to the ATR parse
 
 # Pixels brighter than this (max channel) belong to the body: the darkest part colour (part 1)
 # has a channel of 163, the background is black.
@@ -113,6 +120,28 @@ def atr_from_cihp(cihp: np.ndarray) -> np.ndarray:
         if where.any():
             atr[where] = _nearest_side(atr, where, (ATR_IDS[pair[0]], ATR_IDS[pair[1]]))
     return atr
+
+
+def cihp_from_schp(lip: np.ndarray, atr: np.ndarray) -> np.ndarray:
+    """uint8 HxW CIHP ids (VITON-HD image-parse-v3) from SCHP-LIP and SCHP-ATR maps of one image."""
+    if lip.shape != atr.shape or lip.ndim != 2:
+        raise ValueError(f"expected LIP and ATR maps of one size, got {lip.shape} and {atr.shape}")
+    cihp = lip.astype(np.uint8)  # a copy
+    cihp[(lip == LIP_IDS["Background"]) & (atr == ATR_IDS["Face"])] = CIHP_IDS["Neck"]
+    jumpsuit = lip == LIP_IDS["Jumpsuits"]
+    cihp[jumpsuit] = CIHP_IDS["Dress"]
+    for name in ("Upper-clothes", "Pants", "Skirt"):
+        cihp[jumpsuit & (atr == ATR_IDS[name])] = CIHP_IDS[name]
+    return cihp
+
+
+def atr_with_neck(atr: np.ndarray, lip: np.ndarray) -> np.ndarray:
+    """uint8 HxW: ATR ids with NECK_LABEL where ATR says face and LIP does not."""
+    if lip.shape != atr.shape:
+        raise ValueError(f"expected ATR and LIP maps of one size, got {atr.shape} and {lip.shape}")
+    out = atr.astype(np.uint8)
+    out[(atr == ATR_IDS["Face"]) & (lip != LIP_IDS["Face"])] = NECK_LABEL
+    return out
 
 
 def parts_from_rendering(rgb: np.ndarray) -> np.ndarray:
