@@ -56,7 +56,7 @@ def test_bad_flags_are_refused_before_any_row(tmp_path, capsys):
     (["ingest", "vitonhd", "{root}", "--splits", "tset"], "--splits 'tset': unknown value 'tset'"),
     (["ingest", "vitonhd", "{empty}"], "not a VITON-HD folder"),
     (["report", "--out", "{nowhere}"], "holds no manifests/ folder"),
-    (["run", "--stages", "pose,tryon", "--out", "{nowhere}"], "unknown stage pose"),
+    (["run", "--stages", "pse,tryon", "--out", "{nowhere}"], "unknown stage pse"),
     (["tryon", "--out", "{nowhere}", "--no-progress"], "no 'pairs' manifest"),
 ])
 def test_cli_mistakes_are_one_line_errors(tmp_path, capsys, argv, match):

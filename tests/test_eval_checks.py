@@ -131,7 +131,7 @@ def test_tryon_settings_of_the_evaluated_results(tmp_path):
              "params": json.dumps({"steps": steps}), "result_path": f"results/m/test/paired/{p.name}"}
             for p, status, model, steps in zip(images, ["ok", "ok", "ok", "error"], ["m1", "m1", "m2", "m1"],
                                                [50, 50, 20, 50])]
-    write_part(out, "tryon", pa.Table.from_pylist(rows), new_run_id(), 0)
+    write_part(out, "tryon-m", pa.Table.from_pylist(rows), new_run_id(), 0)
     groups, warnings = tryon_settings(locate_results(images[0].parent))
     assert groups == [{"model_id": "m1", "stage_version": "2", "params": {"steps": 50}, "results": 2},
                       {"model_id": "m2", "stage_version": "2", "params": {"steps": 20}, "results": 1}]

@@ -140,7 +140,7 @@ def test_stage_reuses_vitonhd_annotations_without_stage_outputs(vitonhd, tmp_pat
     split, people = vitonhd
     rows = [_vitonhd_row(split, stem) for stem in people]
     stage, results = _run(tmp_path, rows, reuse_annotations=True)
-    assert "sources" in stage.schema().names and stage.version == "2"
+    assert "sources" in stage.schema().names and stage.version == "3"
     for row, res in zip(rows, results):
         assert res["status"] == "ok", res
         assert res["sources"] == "lip=dataset,atr=dataset,densepose=dataset"

@@ -48,7 +48,7 @@ _STATUS_FIELDS = [
 PERSONS_SCHEMA = pa.schema([
     pa.field("person_id", pa.string()), *_ITEM_FIELDS, pa.field("cloth_type", pa.string()),
     pa.field("ann_parse", pa.string()), pa.field("ann_densepose", pa.string()),
-    pa.field("ann_agnostic_mask", pa.string()), *_STATUS_FIELDS,
+    pa.field("ann_agnostic_mask", pa.string()), pa.field("ann_pose", pa.string()), *_STATUS_FIELDS,
 ])
 GARMENTS_SCHEMA = pa.schema([
     pa.field("garment_id", pa.string()), *_ITEM_FIELDS, pa.field("category", pa.string()),

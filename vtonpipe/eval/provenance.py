@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from vtonpipe.eval.folders import ResultsFolder
 from vtonpipe.manifests.io import read_manifest
-from vtonpipe.manifests.layout import agnostic_mask_path, pair_stem
+from vtonpipe.manifests.layout import agnostic_mask_path, pair_stem, tryon_manifest
 
 ImagesFor = Callable[[str], dict[str, str | None]]
 
@@ -29,7 +29,7 @@ def tryon_settings(folder: ResultsFolder) -> tuple[list[dict[str, Any]], list[st
     and warnings; nothing when `folder` is not in a vtonpipe output folder with a tryon manifest."""
     if folder.root is None:
         return [], []
-    table = read_manifest(folder.root, "tryon", columns=["status", "result_path", "model_id", "stage_version",
+    table = read_manifest(folder.root, tryon_manifest(folder.model), columns=["status", "result_path", "model_id", "stage_version",
                                                          "params"], key="pair_id")
     if table is None:
         return [], []

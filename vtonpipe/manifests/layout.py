@@ -41,6 +41,11 @@ def agnostic_mask_path(group: str, stem: str) -> str:
     return item_path(group, "agnostic-mask", f"{stem}_mask", ".png")
 
 
+def tryon_manifest(model: str) -> str:
+    """The manifest of one try-on model's renders: models render the same pairs side by side."""
+    return f"tryon-{model}"
+
+
 def pair_stem(person_stem: str, garment_stem: str) -> str:
     """File stem of one pair's result: ``<person>__<garment>``."""
     return f"{person_stem}__{garment_stem}"

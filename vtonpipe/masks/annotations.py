@@ -177,12 +177,24 @@ def parts_from_rendering(rgb: np.ndarray) -> np.ndarray:
     return parts
 
 
-# Per dataset, per annotation column of the persons manifest: how the file is read ("labels" or
-# "rgb") and the maps it yields. DressCode's files already hold ATR ids and DensePose part ids.
+def pose_xy(path: str) -> np.ndarray:
+    """(K, 2) x, y of the first person of an OpenPose keypoints file (RowError when it has none)."""
+    from vtonpipe.datasets.openpose import read_pose
+
+    try:
+        return read_pose(path)
+    except ValueError as exc:
+        raise ValueError(f"not an OpenPose keypoints file: {exc}") from None
+
+
+# Per dataset, per annotation column of the persons manifest: how the file is read ("labels",
+# "rgb", or "path" for files a converter reads itself) and the maps it yields. DressCode's files
+# already hold ATR ids and DensePose part ids.
 SHIPPED_MAPS = {
     "vitonhd": {
-        "ann_parse": ("labels", {"lip": lip_from_cihp, "atr": atr_from_cihp}),
+        "ann_parse": ("labels", {"lip": lip_from_cihp, "atr": atr_from_cihp, "cihp": np.asarray}),
         "ann_densepose": ("rgb", {"densepose": parts_from_rendering}),
+        "ann_pose": ("path", {"pose": pose_xy}),
     },
     "dresscode": {
         "ann_parse": ("labels", {"atr": np.asarray}),

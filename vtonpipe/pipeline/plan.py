@@ -111,7 +111,7 @@ def _output_states(stage: Stage, out_dir: str) -> tuple[KeySet, dict[str, int]]:
     """State of every key in the stage's output manifest, and the status counts of its latest rows."""
     his, los, tags, statuses = [], [], [], []
     params = stage.params_json()
-    for path in part_files(out_dir, stage.name):
+    for path in part_files(out_dir, stage.manifest):
         schema = pq.read_schema(path)
         wanted = [c for c in (stage.key, "status", "error_type", "stage_version", "model_id", "params") if c in schema.names]
         t = pq.read_table(path, columns=wanted)
@@ -171,7 +171,7 @@ def plan_stage(stage: Stage, out_dir: str, *, retry_failed: bool = False, rerun_
     files = part_files(out_dir, stage.input)
     if not files:
         raise ConfigError(f"no {stage.input!r} manifest in {out_dir}: run `vtonpipe ingest ... --out {out_dir}` first")
-    plan = Plan(stage.name)
+    plan = Plan(stage.manifest)
     for name in stage.upstream:
         state = Upstream.read(out_dir, name)
         if state is not None:

@@ -56,8 +56,12 @@ def print_report(out_dir: str) -> None:
         print(f"{name:<11} {table.num_rows:>9} rows  " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
         for line in _reasons(table):
             print(f"{'':<11}{line}")
-    for name in STAGES:
-        cls = stage_class(name)
+    folders = sorted(p.name for p in (Path(out_dir) / "manifests").iterdir() if p.is_dir())
+    for name in folders:
+        base = name.split("-")[0] if name not in STAGES else name  # tryon-<model> is the tryon stage's
+        if base not in STAGES:
+            continue
+        cls = stage_class(base)
         table = read_manifest(out_dir, name, key=cls.key)
         if table is None:
             continue

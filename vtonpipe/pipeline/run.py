@@ -38,14 +38,14 @@ def run_stage(stage: Stage, cfg: Config, run_id: str, executor: Executor, *, pro
     `summary` is filled in as rows finish (so a caller still has it after Ctrl-C); `on_rows(rows
     done)` is called after each result table (tests use it to interrupt a run).
     """
-    summary = summary or StageSummary(stage.name)
+    summary = summary or StageSummary(stage.manifest)
     plan = plan_stage(stage, cfg.out, retry_failed=cfg.retry_failed, rerun_stale=cfg.rerun_stale, consumers=consumers)
     summary.todo, summary.before = plan.todo, plan.before
     summary.stale_kept, summary.not_needed, summary.waiting = plan.stale_kept, plan.not_needed, plan.waiting
     if plan.todo == 0 and plan.blocked_rows == 0:
         summary.message = nothing_to_do(summary, cfg.retry_failed)
         return summary
-    sink = ResultSink(cfg.out, stage.name, run_id, summary, total=plan.todo, progress=progress,
+    sink = ResultSink(cfg.out, stage.manifest, run_id, summary, total=plan.todo, progress=progress,
                       flush_seconds=flush_seconds)
     if on_rows is not None:
         add = sink.add
@@ -88,7 +88,7 @@ def run_stages(cfg: Config, names: list[str], *, progress: bool = True, command:
         for i, stage in enumerate(stages):
             consumers = [s for s in stages[i + 1:] if stage.name in s.upstream and s.input == stage.input]
             consumers = consumers if skip_unneeded else []
-            summaries.append(StageSummary(stage.name))
+            summaries.append(StageSummary(stage.manifest))
             run_stage(stage, cfg, run_id, executor, progress=progress, consumers=consumers, summary=summaries[-1])
     finally:
         if print_summary:

@@ -16,6 +16,7 @@ from vtonpipe.manifests.io import INGEST_KEYS
 STAGES = {
     "densepose": "vtonpipe.stages.densepose:DensePoseStage",
     "parse": "vtonpipe.stages.parse:ParseStage",
+    "pose": "vtonpipe.stages.pose:PoseStage",
     "masks": "vtonpipe.stages.masks:MasksStage",
     "cloth-mask": "vtonpipe.stages.cloth_mask:ClothMaskStage",
     "tryon": "vtonpipe.stages.tryon:TryonStage",
@@ -42,7 +43,8 @@ def build_stage(name: str, cfg: Any):
 
     cls = stage_class(name)
     context = RunContext(out_dir=cfg.out, models_dir=cfg.resolved_models_dir(), cache_dir=cfg.resolved_cache_dir(),
-                         threads=cfg.threads, seed=cfg.seed, reuse_annotations=cfg.reuse_annotations)
+                         threads=cfg.threads, seed=cfg.seed, reuse_annotations=cfg.reuse_annotations,
+                         tryon_model=cfg.stages.get("tryon", {}).get("model", "catvton"))
     return cls(context, build_options(cls.Options, cfg.stages.get(name), where=f"[stages.{name}] "))
 
 
@@ -61,7 +63,8 @@ def default_chain(cfg: Any) -> list[str]:
 
 
 def make_stage(stage: str | type, out_dir: str, *, models_dir: str | None = None, seed: int = 0, threads: int = 0,
-               reuse_annotations: bool = True, cache_dir: str | None = None, **options: Any):
+               reuse_annotations: bool = True, cache_dir: str | None = None, tryon_model: str = "catvton",
+               **options: Any):
     """A stage outside a pipeline run (Python API, tests): run-wide settings as keywords, the
     stage's own options validated as in a config file."""
     import os
@@ -72,5 +75,6 @@ def make_stage(stage: str | type, out_dir: str, *, models_dir: str | None = None
     cls = stage_class(stage) if isinstance(stage, str) else stage
     out_dir = os.path.abspath(out_dir)
     context = RunContext(out_dir=out_dir, models_dir=os.path.abspath(models_dir or os.path.join(out_dir, "models")),
-                         cache_dir=cache_dir, threads=threads, seed=seed, reuse_annotations=reuse_annotations)
+                         cache_dir=cache_dir, threads=threads, seed=seed, reuse_annotations=reuse_annotations,
+                         tryon_model=tryon_model)
     return cls(context, build_options(cls.Options, options, where=f"{cls.name}: "))

@@ -2,7 +2,7 @@
 
 A stage is a small class; the executors know only these attributes and methods:
 
-- ``name``: CLI name and output manifest name (e.g. ``"parse"``).
+- ``name``: CLI name and output manifest name (e.g. ``"parse"``; ``manifest`` may refine it).
 - ``input``: the manifest whose ``ok`` rows are the work (``"persons"``, ``"garments"``, ``"pairs"``).
 - ``key``: the key column shared by input and output (``"person_id"``...).
 - ``upstream``: the stage manifests it consumes. The executor resolves their ok keys once, before
@@ -82,6 +82,7 @@ class RunContext:
     threads: int = 0  # OpenVINO threads per actor; 0 = the node's CPUs / its CPU slots
     seed: int = 0
     reuse_annotations: bool = True
+    tryon_model: str = "catvton"  # the try-on model this run prepares inputs for
     node: str = ""  # set per actor: the Ray node (ip:node id) or the host name
 
 
@@ -111,6 +112,11 @@ class Stage:
     @property
     def out_dir(self) -> str:
         return self.context.out_dir
+
+    @property
+    def manifest(self) -> str:
+        """The output manifest's name (the stage's name unless one stage writes several)."""
+        return self.name
 
     # -- driver side ------------------------------------------------------------------------
     @classmethod

@@ -1,7 +1,9 @@
 """The parse stage: SCHP LIP and ATR label maps for every person.
 
 Writes ``<group>/image-parse-lip/<stem>.png`` and ``<group>/image-parse-atr/<stem>.png`` as
-palette PNGs whose pixel values are class ids.
+palette PNGs whose pixel values are class ids, and ``<group>/image-parse-v3/<stem>.png``: the
+CIHP labels VITON-HD ships, derived from the two (vtonpipe.masks.annotations.cihp_from_schp), in
+VITON-HD's palette.
 
 Reusing shipped annotations (option ``reuse_annotations``): only DressCode's ``label_maps`` are
 SCHP-ATR maps, so for a DressCode person with an ``ann_parse`` file that file becomes the ATR map
@@ -24,8 +26,9 @@ import pyarrow as pa
 from vtonpipe.atomic import atomic_save_image
 from vtonpipe.datasets.images import load_bgr, load_labels, resize_labels
 from vtonpipe.errors import ModelFilesError, RowError
-from vtonpipe.labels.parsing import ATR, palette
+from vtonpipe.labels.parsing import ATR, CIHP_PALETTE, palette
 from vtonpipe.manifests.layout import item_path
+from vtonpipe.masks.annotations import cihp_from_schp
 from vtonpipe.stages.base import Resources, Stage
 from vtonpipe.stages.options import option
 
@@ -33,6 +36,7 @@ FAMILY = "schp"
 
 LIP_FOLDER = "image-parse-lip"
 ATR_FOLDER = "image-parse-atr"
+CIHP_FOLDER = "image-parse-v3"  # VITON-HD's parse: CIHP ids from LIP + ATR, VITON-HD's palette
 # Datasets whose shipped parse maps carry SCHP-ATR labels.
 ATR_ANNOTATED = ("dresscode",)
 
@@ -52,9 +56,10 @@ class ParseStage(Stage):
     columns = [
         pa.field("lip_path", pa.string()),
         pa.field("atr_path", pa.string()),
+        pa.field("cihp_path", pa.string()),
         pa.field("reused", pa.bool_()),
     ]
-    version = "1"
+    version = "2"
     batch_size = 4
     resources = Resources(num_cpus=1, device_class="cpu")
     Options = ParseOptions
@@ -118,5 +123,6 @@ class ParseStage(Stage):
         return {
             "lip_path": self._save(group, LIP_FOLDER, stem, lip, self.lip.palette),
             "atr_path": self._save(group, ATR_FOLDER, stem, atr, palette(ATR.num_classes)),
+            "cihp_path": self._save(group, CIHP_FOLDER, stem, cihp_from_schp(lip, atr), CIHP_PALETTE),
             "reused": reused,
         }

@@ -1,4 +1,5 @@
-"""Stage `tryon`: pairs + agnostic masks -> results/<model>/<split>/<mode>/<person>__<garment>.png.
+"""Stage `tryon`: pairs + agnostic masks -> results/<model>/<split>/<mode>/<person>__<garment>.png,
+recorded in the manifest tryon-<model> (models render the same pairs side by side).
 
 The mask comes from the pair's dataset annotation when `reuse_annotations` is set and the pair
 has one, else from the masks stage (<person_group>/agnostic-mask/<person_stem>_mask.png). Pairs
@@ -21,7 +22,7 @@ import pyarrow as pa
 from vtonpipe.atomic import atomic_save_image
 from vtonpipe.datasets.images import load_labels, load_rgb
 from vtonpipe.errors import RowError
-from vtonpipe.manifests.layout import agnostic_mask_path, result_path
+from vtonpipe.manifests.layout import agnostic_mask_path, result_path, tryon_manifest
 from vtonpipe.stages.base import Resources, Stage, capture_row_error
 from vtonpipe.stages.options import option
 from vtonpipe.stages.seeds import row_seed
@@ -66,6 +67,10 @@ class TryonStage(Stage):
         pa.field("width", pa.int32()),
         pa.field("latency_ms", pa.float64()),
     ]
+
+    @property
+    def manifest(self) -> str:
+        return tryon_manifest(self.options.model)
 
     def ir_dir(self) -> Path:
         return self.model_folder(self.options.model_ir, self.options.model)

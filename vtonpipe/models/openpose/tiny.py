@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vtonpipe.models.common.tiny import TINY_WEIGHTS, phase
 from vtonpipe.models.openpose import WEIGHTS_FILE
 from vtonpipe.models.openpose.checkpoint import file_key
 from vtonpipe.models.openpose.definition import BodyPoseConfig, BodyPoseNet
@@ -56,5 +57,7 @@ def build_tiny_ir(out_dir: str | os.PathLike, *, seed: int = 0, width: int = TIN
                   template: bool = True, net_width: int = DEFAULT_WIDTH) -> Path:
     """Tiny weights under ``out_dir/tiny-weights``, converted into the IR folder ``out_dir``."""
     out_dir = Path(out_dir)
-    weights = write_tiny_weights(out_dir / "tiny-weights", seed=seed, width=width, template=template)
-    return convert(weights, out_dir, width=net_width, variant="tiny")
+    with phase(f"tiny weights written to {out_dir / TINY_WEIGHTS}"):
+        weights = write_tiny_weights(out_dir / TINY_WEIGHTS, seed=seed, width=width, template=template)
+    with phase(f"converted to OpenVINO IR in {out_dir}"):
+        return convert(weights, out_dir, width=net_width, variant="tiny")
