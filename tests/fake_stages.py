@@ -37,6 +37,8 @@ class EchoStage(Stage):
     def process_row(self, row):
         if row["stem"].startswith("bad"):
             raise RowError("bad_row", f"{row['stem']} is marked bad")
+        if row["stem"].startswith("stop"):
+            raise KeyboardInterrupt  # what Ctrl-C does to a running stage
         time.sleep(self.options.sleep)
         rel = item_path(row["group"], "echo", row["stem"], ".txt")
         atomic_write_bytes(os.path.join(self.out_dir, rel), f"{row['person_id']}:{self.options.tag}".encode())

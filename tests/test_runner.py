@@ -244,3 +244,19 @@ def test_killed_run_resumes_with_every_row_once(ray_local, tmp_path):
     assert sorted(_raw_keys(out, "echo")) == sorted(f"catalog/{n}" for n in names)
     leftovers = [p for p in (out / "manifests" / "echo").iterdir() if not p.name.startswith("part-")]
     assert leftovers == [] or all(p.suffix == ".tmp" for p in leftovers)  # a torn write never reads as a part
+
+
+def test_ctrl_c_is_recorded_in_run_json(tmp_path, monkeypatch):
+    import json
+
+    from vtonpipe import stages
+    from vtonpipe.pipeline.run import run_stages
+
+    monkeypatch.setitem(stages.STAGES, "echo", "fake_stages:EchoStage")
+    out = _catalog(tmp_path, ["a", "b", "c", "d", "stop"])
+    with pytest.raises(KeyboardInterrupt):
+        run_stages(Config(out=str(out), executor="local"), ["echo"], progress=False, command="echo")
+    (run,) = json.loads((out / "run.json").read_text())["runs"]
+    (echo,) = run["stages"]
+    assert echo["interrupted"] and echo["ok"] == 4 and run["command"] == "echo"
+    assert len(_raw_keys(out, "echo")) == 4  # the rows finished before Ctrl-C are kept

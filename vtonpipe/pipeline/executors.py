@@ -5,11 +5,12 @@ planning, upstream readiness, part writing, progress and the summary are shared 
 
 - LocalExecutor: the stage in this process, batch after batch (tests, small runs, evaluation).
 - RayDataExecutor: Ray Data, streaming:
-      from_items(part, row indices) -> map_batches(read rows) -> repartition(batch_size rows per block)
+      from_items(part, row indices) -> map_batches(read rows, one batch_size table at a time)
       -> map_batches(StageActor, ActorPoolStrategy(size=n), resources={"ov_<class>": 1})
       -> driver: iter_batches -> ResultSink
-  One block per batch, so every finished batch reaches the manifest promptly; actors report the
-  step of long rows to a ProgressBoard actor the driver polls.
+  Every batch is its own block (the dataset's target block size is one byte), so every finished
+  batch reaches the manifest promptly and no extra repartition task needs a CPU beside the
+  actors; actors report the step of long rows to a ProgressBoard actor the driver polls.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import warnings
 from abc import ABC, abstractmethod
 from dataclasses import replace
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -137,12 +139,10 @@ class StageActor:
             stage.teardown()
 
 
-def read_due_rows(items: pa.Table) -> pa.Table:
-    """Ray Data map: (part path, row indices) items -> those input rows."""
-    tables = []
+def read_due_rows(items: pa.Table, rows: int) -> Iterator[pa.Table]:
+    """Ray Data map: (part path, row indices) items -> those input rows, `rows` at a time."""
     for path, indices in zip(items["path"].to_pylist(), items["indices"].to_pylist()):
-        tables.extend(read_rows(PartRows(Path(path), np.asarray(indices, dtype=np.int64)), None, len(indices) or 1))
-    return pa.concat_tables(tables, promote_options="default")
+        yield from read_rows(PartRows(Path(path), np.asarray(indices, dtype=np.int64)), None, rows)
 
 
 def ensure_ray(cfg: Any) -> None:
@@ -204,7 +204,7 @@ class RayDataExecutor(Executor):
     def map_rows(self, stage: Stage, plan: Plan, sink: ResultSink) -> None:
         import ray
         import ray.data
-        from ray.data import ActorPoolStrategy
+        from ray.data import ActorPoolStrategy, DataContext
 
         ensure_ray(self.cfg)
         size = pool_size(stage, self.cfg, plan.todo)
@@ -212,10 +212,11 @@ class RayDataExecutor(Executor):
         items = [{"path": str(part.path), "indices": part.indices[i:i + READ_CHUNK_ROWS]}
                  for part in plan.due for i in range(0, len(part.indices), READ_CHUNK_ROWS)]
         res = stage.resources
+        DataContext.get_current().target_max_block_size = 1  # every yielded batch is a block
         ds = (
             ray.data.from_items(items, override_num_blocks=len(items))
-            .map_batches(read_due_rows, batch_size=1, batch_format="pyarrow", num_cpus=0.1)
-            .repartition(target_num_rows_per_block=stage.batch_size)
+            .map_batches(read_due_rows, fn_kwargs={"rows": stage.batch_size}, batch_size=1, batch_format="pyarrow",
+                         num_cpus=0.1)
             .map_batches(
                 StageActor,
                 fn_constructor_args=(stage, self.cfg.cpu_slots, board),
