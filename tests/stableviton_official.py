@@ -14,7 +14,8 @@ replaced, nothing else:
 - CLIPVisionModel.from_pretrained (a download) -> the tiny tower built from its config, in the
   transformers-4 layout the checkpoint keys use (vision_model.*);
 - CUDA placement -> CPU; DataLoader workers -> 0;
-- the warp blocks' widths, hard-coded for model_channels 320, scaled to the tiny model_channels.
+- the warp blocks' widths, hard-coded for model_channels 320, scaled to the tiny model_channels,
+  and the mapper's hard-coded 5 blocks set to the tiny count.
 """
 
 from __future__ import annotations
@@ -187,7 +188,7 @@ def _stubs() -> dict[str, types.ModuleType]:
     return stubs
 
 
-def _scale_warp_widths(root: Path) -> None:
+def _patch_tiny_widths(root: Path, mapper_layers: int) -> None:
     path = root / "cldm" / "warping_cldm_network.py"
     text = path.read_text()
     anchor = "        for idx, (in_ch, cont_ch) in enumerate(zip(self.encode_output_chs, self.encode_output_chs2)):"
@@ -195,6 +196,11 @@ def _scale_warp_widths(root: Path) -> None:
     scale = ("        self.encode_output_chs = [c * self.model_channels // 320 for c in self.encode_output_chs]\n"
              "        self.encode_output_chs2 = [c * self.model_channels // 320 for c in self.encode_output_chs2]\n")
     path.write_text(text.replace(anchor, scale + anchor))
+    path = root / "ldm" / "modules" / "image_encoders" / "modules.py"
+    text, count = re.subn(r"Transformer\(\s*1,\s*1024,\s*5,\s*1,\s*\)", f"Transformer(1, 1024, {mapper_layers}, 1)",
+                          path.read_text())
+    assert count == 1, "upstream mapper constructor changed"
+    path.write_text(text)
 
 
 def tiny_yaml(root: Path, cfg) -> Path:
@@ -211,25 +217,29 @@ def tiny_yaml(root: Path, cfg) -> Path:
 
 
 @contextlib.contextmanager
-def official_code(tmp_path: Path, tower_factory):
-    """Extract, patch and import the official code; yields (root, commit, inference module)."""
+def official_code(tmp_path: Path, cfg):
+    """Extract, patch for the widths of `cfg` (a tiny StableVITONConfig) and import the official
+    code; yields (root, commit, inference module)."""
+    from vtonpipe.models.stableviton.image_encoder import clip_vision_tower
+
     root, commit = extract(REPO, PATHS, tmp_path / "StableVITON")
-    _scale_warp_widths(root)
-    saved_modules, saved_path = dict(sys.modules), list(sys.path)
+    _patch_tiny_widths(root, cfg.image_encoder.mapper_layers)
+    purged = lambda name: name in PURGE or name.split(".")[0] in PURGE  # noqa: E731
+    saved_modules, saved_path = {k: v for k, v in sys.modules.items() if purged(k)}, list(sys.path)
     try:
-        for name in list(sys.modules):
-            if name.split(".")[0] in PURGE or name in PURGE:
-                del sys.modules[name]
+        for name in saved_modules:
+            del sys.modules[name]
         sys.modules.update(_stubs())
         sys.path.insert(0, str(root))
         import transformers
 
         embedder = importlib.import_module("ldm.modules.image_encoders.modules")
-        embedder.CLIPVisionModel = types.SimpleNamespace(from_pretrained=lambda *_a, **_k: tower_factory())
+        embedder.CLIPVisionModel = types.SimpleNamespace(from_pretrained=lambda *_a, **_k: clip_vision_tower(cfg.image_encoder))
         assert embedder.CLIPVisionModel is not transformers.CLIPVisionModel
         yield root, commit, importlib.import_module("inference")
     finally:
-        sys.modules.clear()
+        for name in [k for k in sys.modules if purged(k) or str(getattr(sys.modules[k], "__file__", "") or "").startswith(str(root))]:
+            del sys.modules[name]
         sys.modules.update(saved_modules)
         sys.path[:] = saved_path
 

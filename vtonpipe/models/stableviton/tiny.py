@@ -2,10 +2,11 @@
 released VITONHD.ckpt, `lastzc` and the schedule buffers included) at small widths, with seeded
 random weights, converted through the same load_checkpoint -> export_ir path as real weights.
 
-Widths: UNet model_channels 32 (GroupNorm's 32 groups allow no less), VAE ch 32 with ch_mult
-(1, 2, 2, 2) and one res block per level, a 2-layer CLIP tower of width 1024 (the mapper,
-final_ln, proj_out and learnable_vector keep their released sizes, which the official code
-hard-codes). Image sizes must be multiples of 64 (the smallest: 64x64 and 128x64).
+Widths: UNet model_channels 32 (GroupNorm's 32 groups allow no less) with the released
+structure (4 levels of 2 res blocks: 9 warp blocks), VAE ch 32 with ch_mult (1, 2, 2, 2) and
+one res block per level, a 2-layer CLIP tower of width 1024 and a 1-block mapper (final_ln,
+proj_out and learnable_vector keep their released sizes: the official code hard-codes width
+1024). Image sizes must be multiples of 64 (the smallest: 64x64 and 128x64).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from vtonpipe.models.stableviton.vae import VAEConfig
 TINY_CONFIG = StableVITONConfig(
     unet=UNetConfig(model_channels=32),
     vae=VAEConfig(ch=32, ch_mult=(1, 2, 2, 2), num_res_blocks=1),
-    image_encoder=ImageEncoderConfig(intermediate_size=256, num_hidden_layers=2),
+    image_encoder=ImageEncoderConfig(intermediate_size=256, num_hidden_layers=2, mapper_layers=1),
 )
 CHECKPOINT_NAME = "VITONHD.ckpt"
 
