@@ -7,7 +7,9 @@ Shared by the families built on the original latent-diffusion code.
 Grid: c = T // n, timesteps 1, c+1, 2c+1, ... below T, run from the largest; that is
 len(range(0, T, c)) steps, which can exceed n (n = 6 gives 7). When T - 1 is a multiple of c
 the grid reaches T and the original sampler crashes on it: those step counts are refused.
-Update at grid index k with eps e, in float32: x0 = (x - sqrt(1 - a_k) e) / sqrt(a_k),
+Update at grid index k with eps e, in float32 with correctly rounded square roots (torch's CPU
+sqrt, which the original applies to some coefficients, can be one ulp off: results agree to
+about 1e-6, not bit for bit): x0 = (x - sqrt(1 - a_k) e) / sqrt(a_k),
 x' = sqrt(a_prev) x0 + sqrt(1 - a_prev) e, where a_k = alphas_cumprod[t_k] and a_prev is that of
 the next (smaller) grid timestep, alphas_cumprod[0] after the last (eta = 0, no noise).
 Eps combination: the first step runs the model twice (a predictor step to the next grid
