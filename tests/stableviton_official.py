@@ -271,6 +271,10 @@ def run_official(inference, monkeypatch, *, config_path: Path, ckpt: Path, data_
     args = argparse.Namespace(config_path=str(config_path), model_load_path=str(ckpt), batch_size=len(noise),
                               data_root_dir=str(data_root), repaint=repaint, unpair=unpair, save_dir=str(save_dir),
                               denoise_steps=steps, img_H=height, img_W=width, eta=0.0)
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    inference.main(args)
+    try:
+        inference.main(args)
+    finally:
+        torch.set_num_threads(threads)
     return written

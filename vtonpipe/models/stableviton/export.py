@@ -19,6 +19,7 @@ calibrate on a background only.
 from __future__ import annotations
 
 import argparse
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -75,8 +76,13 @@ def export_models(loaded: LoadedStableVITON, out_dir: Path, shapes: dict[str, di
     for name, wrapper in modules.items():
         inputs, outputs = PORTS[name]
         assert list(shapes[name]) == list(inputs), (name, shapes[name])
-        # Tracing converts this deep graph a few times faster than torch.export.
-        model = to_openvino(wrapper(loaded.model).eval(), _examples(shapes[name]), inputs, outputs, method="trace")
+        example = _examples(shapes[name])
+        # A TorchScript trace (unchecked: shapes are static) converts these graphs several times
+        # faster than torch.export or OpenVINO's own checked trace.
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            traced = torch.jit.trace(wrapper(loaded.model).eval(), example, check_trace=False)
+        model = to_openvino(traced, example, inputs, outputs, method="trace")
         save_ir(model, out_dir / name)
 
 
