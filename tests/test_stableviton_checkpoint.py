@@ -108,3 +108,30 @@ def test_ir_shapes():
     assert shapes["denoiser"] == {"x": [2, 4, 64, 48], "cond": [2, 9, 64, 48], "cloth_latent": [2, 4, 64, 48],
                                   "context": [2, 1, 768], "t": [2]}
     assert ir_shapes(TINY_CONFIG, 64, 64, 1)["vae_decoder"]["latent"] == [1, 4, 8, 8]
+
+
+def test_released_widths_give_the_released_parameter_counts():
+    # Counts of the official model at its released config (built on the meta device: no memory).
+    from vtonpipe.models.stableviton.config import StableVITONConfig
+    from vtonpipe.models.stableviton.definition import StableVITON
+
+    with torch.device("meta"):
+        model = StableVITON(StableVITONConfig())
+    count = lambda *modules: sum(p.numel() for m in modules for p in m.parameters())  # noqa: E731
+    unet = model.model.diffusion_model
+    warp = count(unet.warp_flow_blks, unet.warp_zero_convs)
+    assert (count(unet) - warp, warp) == (859_546_884, 179_778_560)
+    control = model.control_model
+    assert count(control) == 348_750_720
+    assert count(*control.input_blocks[9:], control.middle_block) == 174_062_080  # computed, then discarded
+    assert (count(model.first_stage_model), count(model.cond_stage_model.transformer)) == (83_653_863, 303_179_776)
+    # + 20 for the deprecated lastzc conv the loader drops: 63,771,156 and 1,838,680,959 in all.
+    assert count(model.cond_stage_model.mapper, model.cond_stage_model.final_ln, model.proj_out) + 768 == 63_771_136
+    assert count(model) == 1_838_680_939
+
+
+def test_family_follows_the_protocol():
+    from vtonpipe.models.families import protocol_problems, tiny_options
+
+    assert protocol_problems("stableviton") == []
+    assert tiny_options("stableviton") == {"height": 128, "width": 64, "batch": 1}
