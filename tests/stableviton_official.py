@@ -182,7 +182,8 @@ def _stubs() -> dict[str, types.ModuleType]:
         "cleanfid": _module("cleanfid", fid=None),
         "eval_models": _module("eval_models", PerceptualLoss=None),
         "albumentations": _module("albumentations", Resize=_AlbuResize, Compose=_AlbuCompose),
-        "diffusers.models.autoencoder_kl": _module("diffusers.models.autoencoder_kl", AutoencoderKLOutput=AutoencoderKLOutput),
+        "diffusers.models.autoencoder_kl": _module("diffusers.models.autoencoder_kl",
+                                                   AutoencoderKLOutput=AutoencoderKLOutput),
         "diffusers.models.vae": _module("diffusers.models.vae", DecoderOutput=DecoderOutput),
     }
     return stubs
@@ -231,14 +232,13 @@ def official_code(tmp_path: Path, cfg):
             del sys.modules[name]
         sys.modules.update(_stubs())
         sys.path.insert(0, str(root))
-        import transformers
-
         embedder = importlib.import_module("ldm.modules.image_encoders.modules")
-        embedder.CLIPVisionModel = types.SimpleNamespace(from_pretrained=lambda *_a, **_k: clip_vision_tower(cfg.image_encoder))
-        assert embedder.CLIPVisionModel is not transformers.CLIPVisionModel
+        tower = lambda *_a, **_k: clip_vision_tower(cfg.image_encoder)  # noqa: E731
+        embedder.CLIPVisionModel = types.SimpleNamespace(from_pretrained=tower)
         yield root, commit, importlib.import_module("inference")
     finally:
-        for name in [k for k in sys.modules if purged(k) or str(getattr(sys.modules[k], "__file__", "") or "").startswith(str(root))]:
+        extracted = lambda k: str(getattr(sys.modules[k], "__file__", "") or "").startswith(str(root))  # noqa: E731
+        for name in [k for k in sys.modules if purged(k) or extracted(k)]:
             del sys.modules[name]
         sys.modules.update(saved_modules)
         sys.path[:] = saved_path
@@ -267,7 +267,8 @@ def run_official(inference, monkeypatch, *, config_path: Path, ckpt: Path, data_
             self, *a, **{**k, "unconditional_guidance_scale": guidance_scale}))
     loader = inference.DataLoader
     monkeypatch.setattr(inference, "DataLoader", lambda *a, **k: loader(*a, **{**k, "num_workers": 0, "pin_memory": False}))
-    monkeypatch.setattr(inference, "cv2", types.SimpleNamespace(imwrite=lambda path, bgr: written.append(bgr[:, :, ::-1].copy())))
+    capture = lambda path, bgr: written.append(bgr[:, :, ::-1].copy())  # noqa: E731
+    monkeypatch.setattr(inference, "cv2", types.SimpleNamespace(imwrite=capture))
     args = argparse.Namespace(config_path=str(config_path), model_load_path=str(ckpt), batch_size=len(noise),
                               data_root_dir=str(data_root), repaint=repaint, unpair=unpair, save_dir=str(save_dir),
                               denoise_steps=steps, img_H=height, img_W=width, eta=0.0)

@@ -119,7 +119,8 @@ def tryon_inputs(pair: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
     return person, agnostic, mask, np.zeros_like(person), garment
 
 
-def calibration_inputs(ir_dir: Path, pairs: Sequence[Sequence[np.ndarray]], steps: int, seed: int = 0) -> list[dict[str, np.ndarray]]:
+def calibration_inputs(ir_dir: Path, pairs: Sequence[Sequence[np.ndarray]], steps: int,
+                       seed: int = 0) -> list[dict[str, np.ndarray]]:
     """Denoiser inputs captured while the fp32 IR renders each pair (steps + 1 per pair)."""
     from vtonpipe.models.stableviton.runtime import StableVITONRuntime
 
@@ -176,7 +177,8 @@ def export_ir(
 
 def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", required=True, help="the released VITONHD.ckpt (or a safetensors state dict)")
-    parser.add_argument("--config", help="the official configs/VITONHD.yaml: sets the head count, checked against the weights")
+    parser.add_argument("--config", help="the official configs/VITONHD.yaml: sets the head count, "
+                        "checked against the weights")
     parser.add_argument("--out", required=True, help="IR folder to write")
     parser.add_argument("--height", type=int, default=512, help="model height, a multiple of 64 (default 512)")
     parser.add_argument("--width", type=int, default=384, help="model width, a multiple of 64 (default 384)")
@@ -185,7 +187,8 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--int8", action="store_true", help="NNCF INT8 post-training quantization of the denoiser")
     parser.add_argument("--calib-size", type=int, default=2, help="pairs rendered for calibration")
     parser.add_argument("--calib-steps", type=int, default=20, help="PLMS steps per calibration pair")
-    parser.add_argument("--quantize-attention", action="store_true", help="also quantize attention (slower on CPUs without VNNI)")
+    parser.add_argument("--quantize-attention", action="store_true",
+                        help="also quantize attention (slower on CPUs without VNNI)")
 
 
 def convert_from_args(args: argparse.Namespace, calibration: Calibration | None = None) -> Path:

@@ -37,6 +37,8 @@ from vtonpipe.models.stableviton import DENOISER, FAMILY, GARMENT_ENCODER, VAE_D
 from vtonpipe.models.stableviton.preprocess import kept_mask, latent_mask, model_image, repaint as repaint_pair, to_uint8
 
 Seed = int | np.random.Generator | None
+# Positions of the images in a pair (person, agnostic, agnostic_mask, densepose, garment).
+IMAGE_ARGUMENTS = ((0, "person"), (1, "agnostic"), (3, "densepose"), (4, "garment"))
 StepCallback = Callable[[int, int], None]
 
 
@@ -115,23 +117,21 @@ class StableVITONRuntime:
 
     def _generate_chunk(self, pairs, rngs, noises, *, steps, guidance_scale, vae_sample, repaint, on_step):
         b, h, w = self.batch, self.height, self.width
-        images = [[model_image(img, h, w, name) for img, name in zip(pair[:2] + pair[3:], ("person", "agnostic", "densepose", "garment"))]
-                  for pair in pairs]
+        # Per pair: person, agnostic, DensePose and garment images, float32 HxWx3 in [-1, 1].
+        images = [[model_image(pair[k], h, w, name) for k, name in IMAGE_ARGUMENTS] for pair in pairs]
         kept = [kept_mask(pair[2], h, w) for pair in pairs]
-        stacked = np.stack([images[i][k] for k in range(4) for i in range(b)]).transpose(0, 3, 1, 2)
+        # The encoder batch holds all persons, then all agnostics, DensePose images, garments.
+        stacked = np.stack([pair_images[k] for k in range(4) for pair_images in images]).transpose(0, 3, 1, 2)
         encoded = self.vae_encoder(stacked)
-        mean, logvar = encoded[0], encoded[1]
-        part = lambda a, k: a[k * b:(k + 1) * b]  # noqa: E731  (persons, agnostics, denseposes, garments)
-        # Per pair: person, agnostic, DensePose posterior noise, in that order.
-        per_pair = [self._posterior(np.stack([part(mean, k)[i] for k in range(3)]),
-                                    np.stack([part(logvar, k)[i] for k in range(3)]), [rngs[i]] * 3, vae_sample)
-                    for i in range(b)]
-        z_person, z_agnostic, z_densepose = (np.stack([p[k] for p in per_pair]) for k in range(3))
+        mean, logvar = (encoded[i].reshape(4, b, *encoded[i].shape[1:]) for i in range(2))
+        # Each pair draws its person, agnostic and DensePose posterior noise, in that order.
+        z_person, z_agnostic, z_densepose = np.stack(
+            [self._posterior(mean[:3, i], logvar[:3, i], [rngs[i]] * 3, vae_sample) for i in range(b)], axis=1)
         mask = np.stack([latent_mask(m, self.factor) for m in kept])[:, None]
         cond = np.concatenate([z_agnostic, mask, z_densepose], axis=1).astype(np.float32)
-        contexts = self.garment_encoder(np.ascontiguousarray(part(stacked, 3)))
+        contexts = self.garment_encoder(np.ascontiguousarray(stacked[3 * b:]))
         context, null_context = contexts[0], contexts[1]
-        cloth_mean, cloth_logvar = part(mean, 3), part(logvar, 3)
+        cloth_mean, cloth_logvar = mean[3], logvar[3]
 
         if noises is None:
             eps = np.concatenate([rng.standard_normal(self.latent_shape, dtype=np.float32) for rng in rngs])

@@ -256,8 +256,8 @@ class StableVITONUNet(nn.Module):
                     ds //= 2
                 self.output_blocks.append(TimestepSequential(*layers))
         self.out = nn.Sequential(group_norm(ch), nn.SiLU(), nn.Conv2d(mc, cfg.out_channels, 3, padding=1))
-        self.warp_flow_blks = nn.ModuleList(
-            SpatialTransformer(q, cfg.num_heads, k, cfg.transformer_depth) for q, k in zip(cfg.warp_query_channels, cfg.warp_key_channels))
+        pairs = zip(cfg.warp_query_channels, cfg.warp_key_channels)
+        self.warp_flow_blks = nn.ModuleList(SpatialTransformer(q, cfg.num_heads, k, cfg.transformer_depth) for q, k in pairs)
         self.warp_zero_convs = nn.ModuleList(nn.Conv2d(q, q, 1) for q in cfg.warp_query_channels)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, context: torch.Tensor,
