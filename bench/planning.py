@@ -120,6 +120,8 @@ def measure_first_row(out: Path, ir: Path, timeout: float = 900.0) -> dict:
                 proc.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 proc.kill()
+    if first is None:
+        print(f"  tryon wrote no row (exit {proc.returncode}): {proc.stderr.read()[-2000:]}")
     return {"first_row_s": first, "driver_peak_rss_mib": hwm, "exit": proc.returncode}
 
 

@@ -36,7 +36,6 @@ from vtonpipe.pipeline.plan import Plan, read_rows, PartRows
 from vtonpipe.pipeline.sink import ResultSink
 from vtonpipe.stages.base import Stage
 
-READ_CHUNK_ROWS = 1024  # input rows per read task
 STEP_REPORT_SECONDS = 0.5  # an actor reports a long row's step at most this often
 
 
@@ -140,9 +139,10 @@ class StageActor:
 
 
 def read_due_rows(items: pa.Table, rows: int) -> Iterator[pa.Table]:
-    """Ray Data map: (part path, row indices) items -> those input rows, `rows` at a time."""
-    for path, indices in zip(items["path"].to_pylist(), items["indices"].to_pylist()):
-        yield from read_rows(PartRows(Path(path), np.asarray(indices, dtype=np.int64)), None, rows)
+    """Ray Data map: (part path, row group, row indices) items -> those input rows, `rows` at a time."""
+    for path, group, indices in zip(items["path"].to_pylist(), items["row_group"].to_pylist(),
+                                    items["indices"].to_pylist()):
+        yield from read_rows(PartRows(Path(path), group, np.asarray(indices, dtype=np.int64)), None, rows)
 
 
 def ensure_ray(cfg: Any) -> None:
@@ -209,8 +209,8 @@ class RayDataExecutor(Executor):
         ensure_ray(self.cfg)
         size = pool_size(stage, self.cfg, plan.todo)
         board = ray.remote(num_cpus=0)(ProgressBoard).remote()
-        items = [{"path": str(part.path), "indices": part.indices[i:i + READ_CHUNK_ROWS]}
-                 for part in plan.due for i in range(0, len(part.indices), READ_CHUNK_ROWS)]
+        # One read task per row group with due rows; it yields them a batch at a time.
+        items = [{"path": str(part.path), "row_group": part.row_group, "indices": part.indices} for part in plan.due]
         res = stage.resources
         DataContext.get_current().target_max_block_size = 1  # every yielded batch is a block
         ds = (

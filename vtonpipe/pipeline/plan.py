@@ -1,11 +1,13 @@
 """Planning one stage run in bounded driver memory: which input rows are due, which are blocked.
 
     output manifest parts (key, status, version, model, params)  -> KeySet: state of every done key
-    input manifest parts, pass 1 (key, status)                  -> the latest ok row of every key
-    input manifest parts, pass 2 (key, upstream keys, needs)    -> due and blocked row indices per part
+    input manifest parts (key), when several runs wrote them     -> rows a later row replaces
+    input manifest, row group by row group (key, status, upstream keys, needs columns)
+                                                                -> due and blocked row indices
 
-Nothing proportional to the input is kept but two 64-bit hashes per key while planning and the
-row indices of due rows (4 bytes each); rows are read back part by part when they are dispatched.
+Parts are read one row group at a time. Nothing proportional to the input is kept but two 64-bit
+hashes per key while planning and the row indices of due rows (4 bytes each); rows are read back
+row group by row group when they are dispatched.
 
 A row is due when its key has no output row, or with ``retry_failed`` when its latest output is
 an error, or with ``rerun_stale`` when that output is stale (made by another model, version or
@@ -66,9 +68,10 @@ class Upstream:
 
 @dataclass
 class PartRows:
-    """Rows of one input part: row indices (ascending) into that Parquet file."""
+    """Rows of one row group of an input part: indices (ascending) within that row group."""
 
     path: Path
+    row_group: int
     indices: np.ndarray
 
 
@@ -93,18 +96,30 @@ class Plan:
         return sum(len(p.indices) for p in self.blocked)
 
     def tables(self, max_rows: int = 4096) -> Iterator[pa.Table]:
-        """The due input rows (every column), read back part by part, in tables of at most `max_rows`."""
+        """The due input rows (every column), read back row group by row group, in tables of at
+        most `max_rows`."""
         for part in self.due:
             yield from read_rows(part, None, max_rows)
 
 
+def row_groups(path: Path, columns: list[str]) -> Iterator[tuple[int, pa.Table]]:
+    """(row group index, its `columns` present in the file, the others added as nulls) of a part."""
+    parquet = pq.ParquetFile(path)
+    names = [c for c in columns if c in parquet.schema_arrow.names]
+    for i in range(parquet.num_row_groups):
+        yield i, _with_columns(parquet.read_row_group(i, columns=names), columns)
+
+
 def read_rows(part: PartRows, columns: list[str] | None, max_rows: int = 4096) -> Iterator[pa.Table]:
-    """Rows `part.indices` of a Parquet part (all columns when `columns` is None), in slices."""
-    schema = pq.read_schema(part.path)
-    names = None if columns is None else [c for c in columns if c in schema.names]
-    table = pq.read_table(part.path, columns=names)
+    """Rows `part.indices` of one row group of a part (all columns when `columns` is None), in slices."""
+    parquet = pq.ParquetFile(part.path)
+    names = None if columns is None else [c for c in columns if c in parquet.schema_arrow.names]
+    table = parquet.read_row_group(part.row_group, columns=names)
     for start in range(0, len(part.indices), max_rows):
         yield table.take(pa.array(part.indices[start:start + max_rows]))
+
+
+OUTPUT_COLUMNS = ("status", "error_type", "stage_version", "model_id", "params")
 
 
 def _output_states(stage: Stage, out_dir: str) -> tuple[KeySet, dict[str, int]]:
@@ -112,26 +127,19 @@ def _output_states(stage: Stage, out_dir: str) -> tuple[KeySet, dict[str, int]]:
     his, los, tags, statuses = [], [], [], []
     params = stage.params_json()
     for path in part_files(out_dir, stage.manifest):
-        schema = pq.read_schema(path)
-        wanted = [c for c in (stage.key, "status", "error_type", "stage_version", "model_id", "params") if c in schema.names]
-        t = pq.read_table(path, columns=wanted)
-        n = t.num_rows
-
-        def col(name: str) -> pa.ChunkedArray:
-            return t[name] if name in t.column_names else pa.chunked_array([pa.nulls(n, pa.string())])
-
-        status = col("status")
-        stale = pc.fill_null(pc.not_equal(col("stage_version"), stage.version), False)
-        if stage.model_id is not None:
-            stale = pc.or_(stale, pc.fill_null(pc.not_equal(col("model_id"), stage.model_id), False))
-        stale = pc.or_(stale, pc.fill_null(pc.not_equal(col("params"), params), False))
-        error = pc.fill_null(pc.equal(status, "error"), False)
-        missing = pc.and_(error, pc.fill_null(pc.equal(col("error_type"), MISSING_INPUT), False))
-        tag = np.where(missing.to_numpy(), MISSING, np.where(error.to_numpy(), FAILED,
-                                                            np.where(stale.to_numpy(), STALE, FRESH)))
-        hi, lo = key_hashes(t[stage.key])
-        his.append(hi), los.append(lo), tags.append(tag.astype(np.uint8))
-        statuses.append(np.asarray(pc.fill_null(status, "?").to_numpy(zero_copy_only=False), dtype=object))
+        for _, t in row_groups(path, [stage.key, *OUTPUT_COLUMNS]):
+            stale = pc.fill_null(pc.not_equal(t["stage_version"], stage.version), False)
+            if stage.model_id is not None:
+                stale = pc.or_(stale, pc.fill_null(pc.not_equal(t["model_id"], stage.model_id), False))
+            stale = pc.or_(stale, pc.fill_null(pc.not_equal(t["params"], params), False))
+            error = pc.fill_null(pc.equal(t["status"], "error"), False)
+            missing = pc.and_(error, pc.fill_null(pc.equal(t["error_type"], MISSING_INPUT), False))
+            tag = np.where(missing.to_numpy(), MISSING, np.where(error.to_numpy(), FAILED,
+                                                                np.where(stale.to_numpy(), STALE, FRESH)))
+            hi, lo = key_hashes(t[stage.key])
+            his.append(hi), los.append(lo), tags.append(tag.astype(np.uint8))
+            codes = pc.dictionary_encode(pc.fill_null(t["status"], "?")).combine_chunks()
+            statuses.append(np.asarray(codes.dictionary.to_pylist(), dtype=object)[codes.indices.to_numpy()])
     if not his:
         return KeySet.empty(), {}
     hi, lo, tag = np.concatenate(his), np.concatenate(los), np.concatenate(tags)
@@ -140,25 +148,29 @@ def _output_states(stage: Stage, out_dir: str) -> tuple[KeySet, dict[str, int]]:
     return KeySet(hi[latest], lo[latest], tag[latest]), dict(zip(names.tolist(), counts.tolist()))
 
 
-def _latest_ok_rows(files: list[Path], key: str) -> list[np.ndarray]:
-    """Per input part, the indices of rows that are their key's latest row and have status ok."""
-    his, los, oks, sizes = [], [], [], []
+def _run_of(path: Path) -> str:
+    """The run id in a part's name (part-<run id>-<n>.parquet)."""
+    return path.stem[len("part-"):].rsplit("-", 1)[0]
+
+
+def _superseded(files: list[Path], key: str) -> dict[tuple[Path, int], np.ndarray] | None:
+    """Per (part, row group), a mask of rows a later row of the same key replaces; None when
+    every part comes from one run (a run writes each key once: nothing is replaced)."""
+    if len({_run_of(p) for p in files}) <= 1:
+        return None
+    his, los, where = [], [], []
     for path in files:
-        schema = pq.read_schema(path)
-        t = pq.read_table(path, columns=[c for c in (key, "status") if c in schema.names])
-        hi, lo = key_hashes(t[key])
-        his.append(hi), los.append(lo), sizes.append(t.num_rows)
-        ok = pc.fill_null(pc.equal(t["status"], "ok"), False).to_numpy() if "status" in t.column_names else \
-            np.ones(t.num_rows, bool)
-        oks.append(ok)
-    if not his:
-        return []
+        for i, t in row_groups(path, [key]):
+            hi, lo = key_hashes(t[key])
+            his.append(hi), los.append(lo), where.append(((path, i), t.num_rows))
     latest = last_of_each(np.concatenate(his), np.concatenate(los))
-    keep = np.zeros(sum(sizes), dtype=bool)
-    keep[latest] = True
-    keep &= np.concatenate(oks)
-    offsets = np.cumsum([0, *sizes])
-    return [np.flatnonzero(keep[offsets[i]:offsets[i + 1]]).astype(np.int32) for i in range(len(files))]
+    replaced = np.ones(sum(n for _, n in where), dtype=bool)
+    replaced[latest] = False
+    out, offset = {}, 0
+    for place, n in where:
+        out[place] = replaced[offset:offset + n]
+        offset += n
+    return out
 
 
 def plan_stage(stage: Stage, out_dir: str, *, retry_failed: bool = False, rerun_stale: bool = False,
@@ -179,13 +191,16 @@ def plan_stage(stage: Stage, out_dir: str, *, retry_failed: bool = False, rerun_
     needs_cols = {c for s in (stage, *consumers) for c in s.needs_columns()}
     plan.probe_columns = list(dict.fromkeys([stage.key, *(u.key for u in plan.upstream.values()), *sorted(needs_cols)]))
     done, plan.before = _output_states(stage, out_dir)
+    replaced = _superseded(files, stage.key)
     absent_needed: set[str] = set()
-    for path, rows in zip(files, _latest_ok_rows(files, stage.key)):
+    for path, group, t in ((p, i, t) for p in files for i, t in row_groups(p, [*plan.probe_columns, "status"])):
+        current = pc.fill_null(pc.equal(t["status"], "ok"), False).to_numpy(zero_copy_only=False)
+        if replaced is not None:
+            current &= ~replaced[(path, group)]
+        rows = np.flatnonzero(current).astype(np.int32)
         if not len(rows):
             continue
-        schema = pq.read_schema(path)
-        t = pq.read_table(path, columns=[c for c in plan.probe_columns if c in schema.names]).take(pa.array(rows))
-        t = _with_columns(t, plan.probe_columns)
+        t = t.take(pa.array(rows))
         tag = done.lookup(*key_hashes(t[stage.key]), missing=NEW)
         if retry_failed:
             due = (tag == FAILED) | (tag == MISSING)
@@ -213,9 +228,9 @@ def plan_stage(stage: Stage, out_dir: str, *, retry_failed: bool = False, rerun_
         plan.waiting += int((blocked & (tag == MISSING)).sum())
         new_blocked = blocked & (tag != MISSING)
         if new_blocked.any():
-            plan.blocked.append(PartRows(path, rows[new_blocked]))
+            plan.blocked.append(PartRows(path, group, rows[new_blocked]))
         if (due & ~blocked).any():
-            plan.due.append(PartRows(path, rows[due & ~blocked]))
+            plan.due.append(PartRows(path, group, rows[due & ~blocked]))
     if absent_needed:
         first = sorted(absent_needed)[0]
         raise ConfigError(f"{stage.name} reads the output of {', '.join(sorted(absent_needed))}, which has not run "
