@@ -28,8 +28,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from bench.timing import StepTimer, peak_rss_gib  # noqa: E402
 from openpose_upstream import official_body  # noqa: E402
+
+from bench.timing import StepTimer, peak_rss_gib  # noqa: E402
 from vtonpipe.datasets.synthetic import draw_person  # noqa: E402
 from vtonpipe.models.openpose.checkpoint import load_checkpoint  # noqa: E402
 from vtonpipe.models.openpose.export import export_ir  # noqa: E402

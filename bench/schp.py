@@ -38,10 +38,10 @@ from bench.timing import (  # noqa: E402
     relative_l2,
     sgemm_peak_gflops,
 )
+from vtonpipe.labels.parsing import LABEL_SETS  # noqa: E402
 from vtonpipe.models.schp import INPUT_NAME, IR_NAME, transforms  # noqa: E402
 from vtonpipe.models.schp.definition import SCHPConfig, SCHPNet, SCHPParser  # noqa: E402
 from vtonpipe.models.schp.export import export_ir  # noqa: E402
-from vtonpipe.labels.parsing import LABEL_SETS  # noqa: E402
 from vtonpipe.models.schp.runtime import SCHPRuntime  # noqa: E402
 from vtonpipe.models.schp.tiny import TINY_INPUT_SIZE, TINY_LAYERS, TINY_WIDTH, random_state_dict  # noqa: E402
 

@@ -33,7 +33,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import yaml
-
 from upstream import extract
 
 REPO = "rlawjdghek/StableVITON"
@@ -249,10 +248,9 @@ def run_official(inference, monkeypatch, *, config_path: Path, ckpt: Path, data_
                  unpair: bool = True, guidance_scale: float = 1.0) -> list[np.ndarray]:
     """inference.main on CPU with the deterministic replacements; the RGB uint8 arrays it would
     write as JPEG, in dataset order."""
-    from ldm.modules.distributions.distributions import DiagonalGaussianDistribution
-
     import cldm.plms_hacked as plms
     from ldm.models.diffusion.ddpm import DDPM
+    from ldm.modules.distributions.distributions import DiagonalGaussianDistribution
 
     written: list[np.ndarray] = []
     monkeypatch.setattr(torch.nn.Module, "cuda", lambda self, *a, **k: self)

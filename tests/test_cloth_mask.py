@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from vtonpipe.atomic import atomic_save_image
 from vtonpipe.datasets.images import load_labels
 from vtonpipe.datasets.synthetic import OFF_WHITE, WHITE, GarmentStyle, draw_garment
-from vtonpipe.atomic import atomic_save_image
 from vtonpipe.masks.cloth import NoGarmentError, cloth_mask, fill_holes
 from vtonpipe.masks.rle import decode_rle
 from vtonpipe.stages import make_stage

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from vtonpipe.errors import ModelFilesError
+from vtonpipe.models.common.unpickle import load_pickle, loads
 from vtonpipe.models.densepose.checkpoint import load_checkpoint
 from vtonpipe.models.densepose.definition import DensePoseRCNN
 from vtonpipe.models.densepose.tiny import tiny_state, write_tiny_weights
-from vtonpipe.models.common.unpickle import load_pickle, loads
 
 # Published facts of model_final_162be9.pkl (shared/reference/densepose.md).
 OFFICIAL_KEYS, OFFICIAL_VALUES = 335, 63_927_330

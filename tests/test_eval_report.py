@@ -2,8 +2,8 @@
 the CLI and the report in Chromium."""
 
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path

@@ -9,12 +9,12 @@ import os
 import shutil
 from pathlib import Path
 
+import export_loaders as loaders
 import numpy as np
 import pyarrow as pa
 import pytest
 from PIL import Image
 
-import export_loaders as loaders
 from vtonpipe.atomic import atomic_save_image
 from vtonpipe.cli import main
 from vtonpipe.datasets import layouts

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from vtonpipe.datasets.synthetic import draw_person
+from vtonpipe.labels.parsing import ATR_IDS as ATR
+from vtonpipe.labels.parsing import LIP_IDS as LIP
 from vtonpipe.masks.agnostic import CLOTH_TYPES, agnostic_image, agnostic_mask, kernel_sizes
-from vtonpipe.labels.parsing import ATR_IDS as ATR, LIP_IDS as LIP
 
 SIZES = [(203, 154), (256, 192), (517, 389)]
 

@@ -9,14 +9,16 @@ import cv2
 import numpy as np
 import pytest
 
+from vtonpipe.atomic import atomic_save_image
 from vtonpipe.datasets.images import load_labels, load_rgb
 from vtonpipe.datasets.synthetic import write_synthetic_vitonhd
-from vtonpipe.atomic import atomic_save_image
+from vtonpipe.labels.densepose import render_parts
+from vtonpipe.labels.parsing import ATR_IDS as ATR
+from vtonpipe.labels.parsing import CIHP_IDS as CIHP
+from vtonpipe.labels.parsing import LIP_IDS as LIP
+from vtonpipe.labels.parsing import palette
 from vtonpipe.masks.agnostic import agnostic_mask
 from vtonpipe.masks.annotations import atr_from_cihp, lip_from_cihp, parts_from_rendering
-from vtonpipe.labels.parsing import ATR_IDS as ATR, CIHP_IDS as CIHP, LIP_IDS as LIP
-from vtonpipe.labels.densepose import render_parts
-from vtonpipe.labels.parsing import palette
 from vtonpipe.stages import make_stage
 from vtonpipe.stages.masks import MasksStage
 

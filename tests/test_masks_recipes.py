@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from openpose_upstream import upstream_file
 from PIL import Image
 
-from openpose_upstream import upstream_file
 from vtonpipe.datasets.synthetic import draw_person
 from vtonpipe.errors import RowError
 from vtonpipe.labels.parsing import CIHP_IDS, CIHP_PALETTE

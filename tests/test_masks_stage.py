@@ -7,12 +7,12 @@ import os
 import numpy as np
 import pytest
 
+from vtonpipe.atomic import atomic_save_image
 from vtonpipe.datasets.images import load_labels, load_rgb
 from vtonpipe.datasets.synthetic import draw_person
-from vtonpipe.atomic import atomic_save_image
+from vtonpipe.labels.parsing import palette
 from vtonpipe.masks.agnostic import agnostic_mask
 from vtonpipe.masks.rle import decode_rle
-from vtonpipe.labels.parsing import palette
 from vtonpipe.stages import make_stage
 from vtonpipe.stages.masks import MasksStage
 

@@ -12,17 +12,16 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from openpose_upstream import official_body, upstream_module
+
 from vtonpipe.datasets.openpose import read_pose, render_openpose, write_openpose_json
 from vtonpipe.datasets.synthetic import draw_person
-from vtonpipe.masks.vitonhd import hrviton_agnostic
 from vtonpipe.errors import ModelFilesError
+from vtonpipe.masks.vitonhd import hrviton_agnostic
 from vtonpipe.models.families import protocol_problems
-from vtonpipe.models.openpose import IR_NAME, WEIGHTS_FILE
+from vtonpipe.models.openpose import IR_NAME, WEIGHTS_FILE, export
 from vtonpipe.models.openpose.checkpoint import load_checkpoint
 from vtonpipe.models.openpose.definition import BodyPoseConfig, BodyPoseNet
-from vtonpipe.models.openpose import export
 from vtonpipe.models.openpose.export import add_convert_arguments, convert_from_args, export_ir
 from vtonpipe.models.openpose.resize import network_input
 from vtonpipe.models.openpose.runtime import OpenPoseRuntime

@@ -6,8 +6,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-
 from openpose_upstream import body_with_outputs, official_body
+
 from vtonpipe.labels.pose import COCO18, LIMBS, NUM_HEATMAP_CHANNELS, NUM_PAF_CHANNELS
 from vtonpipe.models.openpose.postprocess import best_person, estimate, people_from
 from vtonpipe.models.openpose.resize import LanczosMaps, full_resolution_maps, network_input

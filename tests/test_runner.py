@@ -17,9 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from fake_stages import ConsumerStage, EchoStage, LeaseStage, SlowStage
 from PIL import Image
 
-from fake_stages import ConsumerStage, EchoStage, LeaseStage, SlowStage
 from vtonpipe.config import Config
 from vtonpipe.datasets import layouts
 from vtonpipe.datasets.ingest import ingest

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from vtonpipe.errors import ModelFilesError
+from vtonpipe.labels.parsing import ATR, LIP, palette
 from vtonpipe.models.schp import transforms as T
 from vtonpipe.models.schp.checkpoint import OFFICIAL_FILES, load_checkpoint, read_state_dict
 from vtonpipe.models.schp.definition import SCHPConfig, SCHPNet, SCHPParser
 from vtonpipe.models.schp.export import add_convert_arguments, convert_from_args
-from vtonpipe.labels.parsing import ATR, LIP, palette
 from vtonpipe.models.schp.runtime import SCHPRuntime
 from vtonpipe.models.schp.tiny import TINY_INPUT_SIZE, build_tiny_ir, write_tiny_weights
 

@@ -13,7 +13,9 @@ from vtonpipe.datasets.synthetic import (
     draw_person,
     write_synthetic_vitonhd,
 )
-from vtonpipe.labels.parsing import ATR_IDS as ATR, CIHP_IDS as CIHP, LIP_IDS as LIP
+from vtonpipe.labels.parsing import ATR_IDS as ATR
+from vtonpipe.labels.parsing import CIHP_IDS as CIHP
+from vtonpipe.labels.parsing import LIP_IDS as LIP
 
 FOLDERS = ("image", "cloth", "cloth-mask", "image-parse-v3", "image-densepose",
            "gt-parse-lip", "gt-parse-atr", "gt-densepose-parts")  # fmt: skip

@@ -211,7 +211,7 @@ def build_tiny(family: str, out: str, seed: int, kw: list[str]) -> None:
     import logging
     import time
 
-    from vtonpipe.models.families import runtime_class, tiny_options, family_module
+    from vtonpipe.models.families import family_module, runtime_class, tiny_options
 
     allowed = tiny_options(family)
     options: dict[str, Any] = {}
@@ -342,9 +342,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--stages", help=f"comma-separated subset of {','.join(STAGES)}")
     seen: set[str] = set()
     for name in STAGES:
-        from vtonpipe.stages import stage_class
-
         import dataclasses
+
+        from vtonpipe.stages import stage_class
 
         cls = stage_class(name).Options
         if {f.name for f in dataclasses.fields(cls)} & seen:

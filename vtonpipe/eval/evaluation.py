@@ -34,8 +34,15 @@ from vtonpipe.eval import checks
 from vtonpipe.eval.features import reference_features, set_features
 from vtonpipe.eval.folders import ResultsFolder, comparison_dir, default_out, evaluation_dir, locate_results
 from vtonpipe.eval.metrics import frechet_distance, kernel_distance_stats
-from vtonpipe.eval.protocol import (index_by_relative_stem, index_by_stem, list_images, listing_rows,
-                                    match_ground_truth, person_images_only, relative_stem)
+from vtonpipe.eval.protocol import (
+    index_by_relative_stem,
+    index_by_stem,
+    list_images,
+    listing_rows,
+    match_ground_truth,
+    person_images_only,
+    relative_stem,
+)
 from vtonpipe.eval.provenance import ImagesFor, manifest_pair_images, tryon_settings
 from vtonpipe.eval.report import link_mode_reports, write_report
 from vtonpipe.eval.sheet import SheetRow, sheet_order

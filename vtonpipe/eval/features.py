@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from vtonpipe.atomic import atomic_target
 from vtonpipe.datasets.images import load_rgb
 from vtonpipe.errors import RowError
 from vtonpipe.eval.metrics import feature_statistics
 from vtonpipe.eval.protocol import resize_to_height
-from vtonpipe.atomic import atomic_target
 from vtonpipe.models.common.ir import sha256_file
 from vtonpipe.models.inception.runtime import InceptionRuntime
 

@@ -8,9 +8,9 @@ sort by time, so "latest row per key" = the row in the last part (and last posit
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import datetime, timezone
 from pathlib import Path
-import secrets
 
 import pyarrow as pa
 import pyarrow.compute as pc

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vtonpipe.errors import RowError
 from vtonpipe.datasets.openpose import to_body25
+from vtonpipe.errors import RowError
 from vtonpipe.labels.pose import COCO18_TO_BODY25
 from vtonpipe.masks.agnostic import agnostic_image, agnostic_mask
 from vtonpipe.masks.annotations import atr_with_neck

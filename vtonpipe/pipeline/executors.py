@@ -22,9 +22,9 @@ import threading
 import time
 import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from vtonpipe.errors import ConfigError
 from vtonpipe.pipeline.devices import device_class, inventory, lease_device, ray_resources
-from vtonpipe.pipeline.plan import Plan, read_rows, PartRows
+from vtonpipe.pipeline.plan import PartRows, Plan, read_rows
 from vtonpipe.pipeline.sink import ResultSink
 from vtonpipe.stages.base import Stage
 

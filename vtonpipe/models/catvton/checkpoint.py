@@ -23,8 +23,8 @@ import torch
 
 from vtonpipe.errors import ModelFilesError
 from vtonpipe.models.catvton import VERSIONS
-from vtonpipe.models.common.convert import load_strict, name_list, read_checkpoint, state_dict_of
 from vtonpipe.models.catvton.definition import build_unet, build_vae, self_attention_modules
+from vtonpipe.models.common.convert import load_strict, name_list, read_checkpoint, state_dict_of
 
 WEIGHT_NAMES = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin")
 ATTENTION_NAMES = ("model.safetensors", "pytorch_model.bin")

@@ -31,7 +31,6 @@ from vtonpipe.models.common.convert import to_openvino
 from vtonpipe.models.common.ddim import DDIMConfig
 from vtonpipe.models.common.ir import save_ir, write_model_json
 
-
 Pair = tuple[np.ndarray, np.ndarray, np.ndarray]  # person, garment, mask
 
 

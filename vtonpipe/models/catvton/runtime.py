@@ -22,11 +22,13 @@ from PIL import Image
 from vtonpipe.models.catvton import FAMILY
 from vtonpipe.models.catvton.preprocess import (
     binary_mask,
-    repaint as repaint_result,
     resize_and_crop,
     resize_and_pad,
     to_model_image,
     to_uint8_image,
+)
+from vtonpipe.models.catvton.preprocess import (
+    repaint as repaint_result,
 )
 from vtonpipe.models.common.ddim import DDIMScheduler
 from vtonpipe.models.common.ir import compile_ir, read_ir

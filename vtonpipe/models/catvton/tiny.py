@@ -12,8 +12,8 @@ import torch
 from safetensors.torch import save_file
 
 from vtonpipe.models.catvton import VERSIONS
-from vtonpipe.models.common.tiny import TINY_WEIGHTS, phase
 from vtonpipe.models.catvton.definition import build_unet, build_vae, self_attention_modules
+from vtonpipe.models.common.tiny import TINY_WEIGHTS, phase
 
 TINY_UNET = {
     "_class_name": "UNet2DConditionModel",

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+
 @dataclass(frozen=True)
 class DDIMConfig:
     """The DDIM keys of a diffusers scheduler config; defaults are diffusers' DDIM defaults."""

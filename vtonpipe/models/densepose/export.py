@@ -23,8 +23,8 @@ import torch
 from vtonpipe.errors import ConfigError
 from vtonpipe.models.common.convert import to_openvino
 from vtonpipe.models.common.ir import save_ir, write_model_json
-from vtonpipe.models.densepose.boxes import STRIDES
 from vtonpipe.models.densepose import FAMILY
+from vtonpipe.models.densepose.boxes import STRIDES
 from vtonpipe.models.densepose.checkpoint import load_checkpoint
 from vtonpipe.models.densepose.definition import (
     BackboneGraph,

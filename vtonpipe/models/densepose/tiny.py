@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vtonpipe.models.densepose.definition import DensePoseConfig, DensePoseRCNN
 from vtonpipe.models.common.tiny import TINY_WEIGHTS, phase
 from vtonpipe.models.densepose.checkpoint import load_checkpoint
+from vtonpipe.models.densepose.definition import DensePoseConfig, DensePoseRCNN
 from vtonpipe.models.densepose.export import export_ir
 
 TINY_CONFIG = DensePoseConfig(

@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vtonpipe.models.inception import INPUT_SIZE, WEIGHTS_FILE
 from vtonpipe.models.common.tiny import TINY_WEIGHTS, phase
+from vtonpipe.models.inception import INPUT_SIZE, WEIGHTS_FILE
 from vtonpipe.models.inception.checkpoint import load_checkpoint
 from vtonpipe.models.inception.export import export_ir
 

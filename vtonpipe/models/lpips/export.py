@@ -13,6 +13,7 @@ from vtonpipe.models.common.ir import save_ir, write_model_json
 from vtonpipe.models.lpips import BACKBONE_FILE, FAMILY, IR_NAME, LIN_FILE
 from vtonpipe.models.lpips.checkpoint import load_checkpoint, resolve_files
 from vtonpipe.models.lpips.definition import LpipsSqueeze
+
 # CatVTON evaluates at its inference resolution, 512x384 (H x W) for the dataset models.
 DEFAULT_SIZE = (512, 384)
 

@@ -15,6 +15,7 @@ import openvino as ov
 
 from vtonpipe.models.common.ir import compile_ir, read_ir
 from vtonpipe.models.lpips import FAMILY, IR_NAME
+
 MIN_SIZE = 17  # SqueezeNet-1.1's smallest input (three stride-2 pools after a stride-2 conv)
 
 

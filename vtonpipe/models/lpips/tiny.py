@@ -12,10 +12,10 @@ from pathlib import Path
 
 import torch
 
-from vtonpipe.models.lpips import BACKBONE_FILE, LIN_FILE
-from vtonpipe.models.lpips.definition import LpipsSqueeze
 from vtonpipe.models.common.tiny import TINY_WEIGHTS, phase
+from vtonpipe.models.lpips import BACKBONE_FILE, LIN_FILE
 from vtonpipe.models.lpips.checkpoint import load_checkpoint
+from vtonpipe.models.lpips.definition import LpipsSqueeze
 from vtonpipe.models.lpips.export import export_ir
 
 TINY_SIZE = (64, 48)

@@ -15,9 +15,9 @@ from pathlib import Path
 import torch
 
 from vtonpipe.errors import ModelFilesError
+from vtonpipe.labels.parsing import LABEL_SETS, LabelSet
 from vtonpipe.models.common.convert import load_strict, read_checkpoint, state_dict_of
 from vtonpipe.models.schp.definition import SCHPConfig, SCHPNet
-from vtonpipe.labels.parsing import LABEL_SETS, LabelSet
 
 PREFIX = "module."
 OFFICIAL_FILES = {

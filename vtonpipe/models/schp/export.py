@@ -17,14 +17,14 @@ from pathlib import Path
 import openvino as ov
 import torch
 
+from vtonpipe.labels.parsing import LABEL_SETS, LabelSet
 from vtonpipe.models.common.convert import to_openvino
 from vtonpipe.models.common.ir import save_ir, write_model_json
-
 from vtonpipe.models.schp import FAMILY, INPUT_NAME, IR_NAME, OUTPUT_NAME
 from vtonpipe.models.schp.checkpoint import OFFICIAL_FILES, load_checkpoint
 from vtonpipe.models.schp.definition import SCHPNet, SCHPParser
-from vtonpipe.labels.parsing import LABEL_SETS, LabelSet
 from vtonpipe.models.schp.transforms import MEAN_BGR, STD_BGR
+
 
 def compress_int8(ov_model: ov.Model) -> ov.Model:
     """NNCF INT8 weight-only compression (activations stay fp32)."""

@@ -6,9 +6,10 @@ import os
 
 import numpy as np
 
+from vtonpipe.labels.parsing import LABEL_SETS, LabelSet, palette
 from vtonpipe.models.common.ir import compile_ir, read_ir
 from vtonpipe.models.schp import FAMILY, INPUT_NAME, IR_NAME, OUTPUT_NAME, transforms
-from vtonpipe.labels.parsing import LABEL_SETS, LabelSet, palette
+
 
 class SCHPRuntime:
     """One compiled SCHP IR (LIP or ATR, as its model.json says).

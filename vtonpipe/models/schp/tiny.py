@@ -11,12 +11,11 @@ from pathlib import Path
 
 import torch
 
-from vtonpipe.models.schp.checkpoint import OFFICIAL_FILES, PREFIX
-from vtonpipe.models.schp.definition import SCHPConfig, SCHPNet
-from vtonpipe.models.common.tiny import TINY_WEIGHTS, phase
-from vtonpipe.models.schp.checkpoint import load_checkpoint
-from vtonpipe.models.schp.export import export_ir
 from vtonpipe.labels.parsing import LABEL_SETS
+from vtonpipe.models.common.tiny import TINY_WEIGHTS, phase
+from vtonpipe.models.schp.checkpoint import OFFICIAL_FILES, PREFIX, load_checkpoint
+from vtonpipe.models.schp.definition import SCHPConfig, SCHPNet
+from vtonpipe.models.schp.export import export_ir
 
 TINY_WIDTH = 8
 TINY_LAYERS = (1, 1, 2, 1)

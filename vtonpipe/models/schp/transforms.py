@@ -8,8 +8,8 @@ original image through the inverse affine, channel by channel.
 
 from __future__ import annotations
 
-import numpy as np
 import cv2
+import numpy as np
 
 # ImageNet statistics in B, G, R order: the network was trained on BGR images scaled to [0, 1].
 MEAN_BGR = np.array([0.406, 0.456, 0.485], dtype=np.float32)

@@ -34,7 +34,8 @@ import numpy as np
 from vtonpipe.models.common.ir import compile_ir, read_ir
 from vtonpipe.models.common.plms import PLMSScheduler, plms_grid
 from vtonpipe.models.stableviton import DENOISER, FAMILY, GARMENT_ENCODER, VAE_DECODER, VAE_ENCODER
-from vtonpipe.models.stableviton.preprocess import kept_mask, latent_mask, model_image, repaint as repaint_pair, to_uint8
+from vtonpipe.models.stableviton.preprocess import kept_mask, latent_mask, model_image, to_uint8
+from vtonpipe.models.stableviton.preprocess import repaint as repaint_pair
 
 Seed = int | np.random.Generator | None
 # Positions of the images in a pair (person, agnostic, agnostic_mask, densepose, garment).

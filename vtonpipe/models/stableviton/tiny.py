@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from vtonpipe.models.common.tiny import TINY_WEIGHTS, phase
 from vtonpipe.models.stableviton.config import StableVITONConfig
 from vtonpipe.models.stableviton.definition import StableVITON, official_schedule
 from vtonpipe.models.stableviton.image_encoder import ImageEncoderConfig
@@ -72,5 +73,8 @@ def build_tiny_ir(out_dir: str | Path, *, seed: int = 0, height: int = 128, widt
     from vtonpipe.models.stableviton.export import export_ir
 
     out_dir = Path(out_dir)
-    weights = write_tiny_weights(out_dir / "tiny-weights", seed=seed)
-    return export_ir(load_checkpoint(weights), out_dir, height=height, width=width, batch=batch, variant="tiny")
+    with phase(f"tiny weights written to {out_dir / TINY_WEIGHTS}"):
+        weights = write_tiny_weights(out_dir / TINY_WEIGHTS, seed=seed)
+    with phase(f"converted to OpenVINO IR in {out_dir}"):
+        return export_ir(load_checkpoint(weights), out_dir, height=height, width=width, batch=batch,
+                         variant="tiny")
