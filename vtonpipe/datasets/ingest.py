@@ -45,10 +45,13 @@ _STATUS_FIELDS = [
     pa.field("error_message", pa.string()),
     pa.field("created_at", pa.timestamp("us", tz="UTC")),
 ]
+# Dataset annotations a pair row carries from its person and garment (what try-on models can reuse).
+PAIR_ANNOTATIONS = ("ann_agnostic_mask", "ann_agnostic", "ann_densepose", "ann_cloth_mask")
 PERSONS_SCHEMA = pa.schema([
     pa.field("person_id", pa.string()), *_ITEM_FIELDS, pa.field("cloth_type", pa.string()),
     pa.field("ann_parse", pa.string()), pa.field("ann_densepose", pa.string()),
-    pa.field("ann_agnostic_mask", pa.string()), pa.field("ann_pose", pa.string()), *_STATUS_FIELDS,
+    pa.field("ann_agnostic_mask", pa.string()), pa.field("ann_agnostic", pa.string()), pa.field("ann_pose", pa.string()),
+    *_STATUS_FIELDS,
 ])
 GARMENTS_SCHEMA = pa.schema([
     pa.field("garment_id", pa.string()), *_ITEM_FIELDS, pa.field("category", pa.string()),
@@ -60,7 +63,7 @@ PAIRS_SCHEMA = pa.schema([
     pa.field("person_image", pa.string()), pa.field("garment_image", pa.string()),
     pa.field("person_group", pa.string()), pa.field("person_stem", pa.string()),
     pa.field("garment_group", pa.string()), pa.field("garment_stem", pa.string()),
-    pa.field("cloth_type", pa.string()), pa.field("ann_agnostic_mask", pa.string()),
+    pa.field("cloth_type", pa.string()), *(pa.field(c, pa.string()) for c in PAIR_ANNOTATIONS),
     pa.field("source", pa.string()), *_STATUS_FIELDS,
 ])
 
@@ -147,7 +150,7 @@ def _pair_row(spec: PairSpec, persons: dict[tuple[str, str], dict], garments: di
                    error_message=f"{spec.source}: {what} {missing} not found in {spec.person_group if person is None else spec.garment_group}")
         return row
     row.update(person_image=person["image"], garment_image=garment["image"], cloth_type=person["cloth_type"],
-               ann_agnostic_mask=person.get("ann_agnostic_mask"))
+               **{c: person.get(c) if c in person else garment.get(c) for c in PAIR_ANNOTATIONS})
     for what, item in (("person", person), ("garment", garment)):
         if item["status"] != "ok":
             row.update(status="error", error_type=f"bad_{what}",
@@ -175,7 +178,7 @@ def catalog_pair_chunks(persons: pa.Table, garments: pa.Table, chunk_rows: int =
             "person_image": p["image"], "garment_image": g["image"],
             "person_group": p["group"], "person_stem": p["stem"],
             "garment_group": g["group"], "garment_stem": g["stem"],
-            "cloth_type": p["cloth_type"], "ann_agnostic_mask": p["ann_agnostic_mask"],
+            "cloth_type": p["cloth_type"], **{c: (p if c in p.column_names else g)[c] for c in PAIR_ANNOTATIONS},
             "source": pa.array(["catalog"] * n), "status": pa.array(["ok"] * n),
             "error_type": pa.nulls(n, pa.string()), "error_message": pa.nulls(n, pa.string()),
             "created_at": pa.array([now.as_py()] * n, pa.timestamp("us", tz="UTC")),

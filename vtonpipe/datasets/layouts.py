@@ -135,6 +135,7 @@ def scan_vitonhd(root: str | os.PathLike, splits: tuple[str, ...] = VITONHD_SPLI
                 "ann_parse": _existing(d / "image-parse-v3" / f"{stem}.png"),
                 "ann_densepose": _existing(d / "image-densepose" / f"{stem}.jpg"),
                 "ann_agnostic_mask": _existing(d / "agnostic-mask" / f"{stem}_mask.png"),
+                "ann_agnostic": _existing(d / "agnostic-v3.2" / f"{stem}.jpg"),
                 "ann_pose": _existing(d / "openpose_json" / f"{stem}_keypoints.json"),
             }))
         for name in _images(d / "cloth"):
@@ -167,6 +168,7 @@ def scan_dresscode(root: str | os.PathLike, modes: tuple[str, ...] = ("paired", 
                     "ann_parse": _existing(d / "label_maps" / f"{base}_4.png"),
                     "ann_densepose": _existing(d / "dense" / f"{base}_5.png"),
                     "ann_agnostic_mask": _existing(d / "agnostic_masks" / f"{stem}.png"),
+                    "ann_agnostic": None,
                     "ann_pose": None,
                 }))
             elif stem.endswith("_1"):
@@ -195,7 +197,8 @@ def scan_catalog(persons_dir: str | os.PathLike, garments_dir: str | os.PathLike
             raise ConfigError(f"{label} {d} is not a folder")
     persons_dir, garments_dir = Path(persons_dir).absolute(), Path(garments_dir).absolute()
     persons = [Item("catalog", "catalog", "", n, str(persons_dir / n), category,
-                    {"ann_parse": None, "ann_densepose": None, "ann_agnostic_mask": None, "ann_pose": None})
+                    {"ann_parse": None, "ann_densepose": None, "ann_agnostic_mask": None, "ann_agnostic": None,
+                     "ann_pose": None})
                for n in _images(persons_dir)]
     garments = [Item("catalog", "catalog", "", n, str(garments_dir / n), category, {"ann_cloth_mask": None})
                 for n in _images(garments_dir)]

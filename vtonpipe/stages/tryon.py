@@ -1,11 +1,15 @@
-"""Stage `tryon`: pairs + agnostic masks -> results/<model>/<split>/<mode>/<person>__<garment>.png,
-recorded in the manifest tryon-<model> (models render the same pairs side by side).
+"""Stage `tryon`: every pair rendered by one try-on model into
+results/<model>/<split>/<mode>/<person>__<garment>.png, recorded in the manifest tryon-<model>
+(models render the same pairs side by side).
 
-The mask comes from the pair's dataset annotation when `reuse_annotations` is set and the pair
-has one, else from the masks stage (<person_group>/agnostic-mask/<person_stem>_mask.png). Pairs
-are rendered in groups of the IR's batch (an IR converted with --batch B renders B pairs per UNet
+Models (`--model`; what each reads per pair: vtonpipe.stages.tryon_models): CatVTON and StableVITON
+(diffusion; steps, guidance, repaint) and the parser-free DM-VTON and PF-AFN (one forward pass;
+person, garment and cloth mask only). Every model's official weights are non-commercial.
+
+Pairs are rendered in groups of the IR's batch (an IR converted with --batch B renders B pairs per
 call). Each pair's noise is seeded from (run seed, pair_id), so results do not depend on batching,
-actor count or order. Weights licence: CatVTON's weights are non-commercial (CC BY-NC-SA 4.0).
+actor count or order. CatVTON's speed options (sampler, deep-feature cache, shared latents) are
+documented in vtonpipe.models.catvton.runtime.
 """
 
 from __future__ import annotations
@@ -20,25 +24,35 @@ import numpy as np
 import pyarrow as pa
 
 from vtonpipe.atomic import atomic_save_image
-from vtonpipe.datasets.images import load_labels, load_rgb
-from vtonpipe.errors import RowError
-from vtonpipe.manifests.layout import agnostic_mask_path, result_path, tryon_manifest
+from vtonpipe.errors import ConfigError, RowError
+from vtonpipe.manifests.layout import result_path, tryon_manifest
 from vtonpipe.stages.base import Resources, Stage, capture_row_error
 from vtonpipe.stages.options import option
 from vtonpipe.stages.seeds import row_seed
+from vtonpipe.stages.tryon_models import MODELS, transpose
 
-MODELS = ("catvton",)
+SAMPLERS = ("ddim", "dpmpp-2m", "dpmpp-2m-karras", "dpmpp-2m-sde")
 
 
 @dataclass(frozen=True)
 class TryonOptions:
-    model: str = option("catvton", "try-on model (weights licences: see `vtonpipe models list`)", choices=MODELS)
+    model: str = option("catvton", "try-on model; every model's official weights are non-commercial "
+                        "(`vtonpipe models list`)", choices=tuple(MODELS))
     model_ir: str | None = option(None, "IR folder of the try-on model (default: <models-dir>/<model>)", path=True)
-    steps: int = option(50, "denoising steps", minimum=1, maximum=1000, result=True)
-    guidance_scale: float = option(2.5, "classifier-free guidance; <= 1 turns it off", minimum=0.0, result=True)
-    eta: float = option(1.0, "DDIM eta: 0 deterministic, 1 CatVTON's default", minimum=0.0, maximum=1.0, result=True)
-    repaint: bool = option(False, "paste the person back outside the blurred mask (CatVTON's evaluation)",
-                           result=True)
+    steps: int | None = option(None, "denoising steps (default: the model's, 50)", minimum=1, maximum=1000,
+                               result=True)
+    guidance_scale: float | None = option(None, "classifier-free guidance, <= 1 turns it off (default: the "
+                                          "model's: CatVTON 2.5, StableVITON 1.0)", minimum=0.0, result=True)
+    eta: float = option(1.0, "CatVTON DDIM eta: 0 deterministic, 1 CatVTON's default", minimum=0.0, maximum=1.0,
+                        result=True)
+    sampler: str = option("ddim", "CatVTON sampler: dpmpp-2m reaches DDIM's quality in fewer steps", choices=SAMPLERS,
+                          result=True)
+    cache_interval: int = option(1, "CatVTON deep-feature cache: run the full UNet every k-th step (needs an IR "
+                                 "converted with --deep-cache)", minimum=1, result=True)
+    share_latents: bool = option(False, "CatVTON: encode each garment and person once per actor and reuse it "
+                                 "(posterior mean: results differ from the default)", result=True)
+    repaint: bool = option(False, "paste the person back outside the blurred mask (CatVTON's and StableVITON's "
+                           "evaluation)", result=True)
 
 
 def result_split(row: dict[str, Any]) -> str:
@@ -47,12 +61,12 @@ def result_split(row: dict[str, Any]) -> str:
 
 
 class TryonStage(Stage):
-    """Try-on renders of every pair (CatVTON on OpenVINO): results/<model>/<split>/<mode>/<person>__<garment>.png."""
+    """Try-on renders of every pair: results/<model>/<split>/<mode>/<person>__<garment>.png."""
 
     name = "tryon"
     input = "pairs"
     key = "pair_id"
-    upstream = ("masks",)
+    upstream = ("masks", "densepose", "cloth-mask")  # this instance's: what its model reads
     version = "2"
     batch_size = 1
     resources = Resources(num_cpus=1, device_class="cpu")
@@ -68,9 +82,27 @@ class TryonStage(Stage):
         pa.field("latency_ms", pa.float64()),
     ]
 
+    def __init__(self, context, options=None):
+        super().__init__(context, options)
+        self.spec = MODELS[self.options.model]
+        self.upstream = self.spec.upstream
+        diffusion = self.spec.steps is not None
+        self.steps = (self.options.steps or self.spec.steps) if diffusion else None
+        guidance = self.options.guidance_scale
+        self.guidance_scale = (self.spec.guidance_scale if guidance is None else guidance) if diffusion else None
+
     @property
     def manifest(self) -> str:
         return tryon_manifest(self.options.model)
+
+    def params(self) -> dict[str, Any]:
+        values = {**super().params(), "steps": self.steps, "guidance_scale": self.guidance_scale}
+        if self.options.model != "catvton":  # CatVTON's own options do not shape other models' results
+            for name in ("eta", "sampler", "cache_interval", "share_latents"):
+                values.pop(name)
+        if self.spec.steps is None:
+            values.pop("repaint")
+        return values
 
     def ir_dir(self) -> Path:
         return self.model_folder(self.options.model_ir, self.options.model)
@@ -78,19 +110,38 @@ class TryonStage(Stage):
     def check(self) -> None:
         from vtonpipe.models.common.ir import read_ir
 
-        info = read_ir(self.ir_dir(), self.options.model)
+        o = self.options
+        model = o.model
+        catvton_only = {"sampler": o.sampler != "ddim", "cache_interval": o.cache_interval != 1,
+                        "share_latents": o.share_latents}
+        wrong = [name for name, given in catvton_only.items() if given and model != "catvton"]
+        if self.spec.steps is None:
+            wrong += [name for name in ("steps", "guidance_scale") if getattr(o, name) is not None]
+            wrong += ["repaint"] if o.repaint else []
+        if wrong:
+            raise ConfigError(f"tryon: {', '.join(wrong)} does not apply to {model}")
+        info = read_ir(self.ir_dir(), model)
         self.model_id = info.model_id
+        if model == "stableviton":
+            from vtonpipe.models.common.plms import plms_grid
+
+            try:
+                plms_grid(self.steps)
+            except ValueError as exc:
+                raise ConfigError(f"tryon: {exc}") from None
+        if o.cache_interval > 1 and "unet_shallow" not in info.inputs:
+            raise ConfigError(f"tryon: --cache-interval needs a CatVTON IR converted with --deep-cache; "
+                              f"{self.ir_dir()} has none")
         # One batch of rows = one IR batch: rows stream back as soon as their batch is rendered.
         self.batch_size = max(1, int(info.param("batch")))
 
     def needs_columns(self) -> list[str]:
-        return ["ann_agnostic_mask"]
+        return ["ann_agnostic_mask", "ann_agnostic", "ann_densepose", "ann_cloth_mask"]
 
     def needs(self, upstream: str, rows: pa.Table) -> np.ndarray:
-        """A pair needs the masks stage unless the dataset ships its agnostic mask (and reuse is on)."""
-        if not self.context.reuse_annotations:
-            return np.ones(rows.num_rows, dtype=bool)
-        return np.array([not a for a in rows["ann_agnostic_mask"].to_pylist()], dtype=bool)
+        """Per pair: does the model read `upstream`'s output (or does the dataset ship it)?"""
+        reuse = self.context.reuse_annotations
+        return np.array([self.spec.needs(upstream, row, reuse) for row in rows.to_pylist()], dtype=bool)
 
     def setup(self, device: str) -> None:
         from vtonpipe.models.families import runtime_class
@@ -100,44 +151,37 @@ class TryonStage(Stage):
             self.ir_dir(), device, threads=self.context.threads, cache_dir=self.context.cache_dir)
         self.model_id = self.runtime.model_id
 
-    def mask_path(self, row: dict[str, Any]) -> str:
-        annotation = row.get("ann_agnostic_mask")
-        if self.context.reuse_annotations and annotation:
-            return annotation
-        rel = agnostic_mask_path(row["person_group"], row["person_stem"])
-        path = os.path.join(self.out_dir, rel)
-        if not os.path.isfile(path):
-            raise RowError("missing_input", f"no agnostic mask {rel} for {row['person_id']}: run `vtonpipe masks` first")
-        return path
-
-    def load_pair(self, row: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        mask = load_labels(self.mask_path(row))
-        person = load_rgb(row["person_image"])
-        garment = load_rgb(row["garment_image"])
-        if person.shape[:2] != mask.shape:
-            raise RowError("size_mismatch", f"mask {mask.shape} does not match person image {person.shape[:2]}")
-        if not mask.any():
-            raise RowError("empty_mask", f"agnostic mask of {row['person_id']} is empty: nothing to try on")
-        return person, garment, mask
+    def _render(self, rows: list[dict[str, Any]], inputs: list[tuple], seeds: list[int]) -> list[np.ndarray]:
+        o, model = self.options, self.options.model
+        args = transpose(inputs)
+        if self.spec.steps is None:
+            return self.runtime.generate(*args)
+        key = rows[0][self.key]
+        common = dict(seeds=seeds, steps=self.steps, guidance_scale=self.guidance_scale, repaint=o.repaint,
+                      on_step=lambda step, steps: self.report_step(key, step, steps))
+        if model == "stableviton":
+            return self.runtime.generate(*args, **common)
+        shared = {"person_keys": [r["person_id"] for r in rows], "garment_keys": [r["garment_id"] for r in rows]} \
+            if o.share_latents else {}
+        return self.runtime.generate(*args, eta=o.eta, sampler=o.sampler, cache_interval=o.cache_interval,
+                                     **shared, **common)
 
     def process_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any] | RowError]:
-        loaded = [capture_row_error(self.load_pair, row) for row in rows]
+        reuse = self.context.reuse_annotations
+        loaded = [capture_row_error(lambda r: self.spec.inputs(r, self.out_dir, reuse), row) for row in rows]
         good = [i for i, item in enumerate(loaded) if not isinstance(item, RowError)]
         results: list[dict[str, Any] | RowError] = list(loaded)
         if not good:
             return results
-        o = self.options
         seeds = [row_seed(self.context.seed, rows[i]["pair_id"]) for i in good]
         start = time.perf_counter()
-        images = self.runtime.generate(
-            [loaded[i][0] for i in good], [loaded[i][1] for i in good], [loaded[i][2] for i in good], seeds=seeds,
-            steps=o.steps, guidance_scale=o.guidance_scale, eta=o.eta, repaint=o.repaint,
-        )
+        images = self._render([rows[i] for i in good], [loaded[i] for i in good], seeds)
         latency_ms = (time.perf_counter() - start) * 1000.0 / len(good)
         for i, seed, image in zip(good, seeds, images):
             row = rows[i]
-            rel = result_path(o.model, result_split(row), row["mode"], row["person_stem"], row["garment_stem"])
+            rel = result_path(self.options.model, result_split(row), row["mode"], row["person_stem"],
+                              row["garment_stem"])
             atomic_save_image(os.path.join(self.out_dir, rel), image)
-            results[i] = {"result_path": rel, "seed": seed, "steps": o.steps, "guidance_scale": o.guidance_scale,
+            results[i] = {"result_path": rel, "seed": seed, "steps": self.steps, "guidance_scale": self.guidance_scale,
                           "height": self.runtime.height, "width": self.runtime.width, "latency_ms": latency_ms}
         return results
