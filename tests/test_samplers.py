@@ -3,20 +3,13 @@
 import numpy as np
 import pytest
 import torch
-from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
+from diffusers import DPMSolverMultistepScheduler
 
+from vtonpipe.models.catvton.reference import DIFFUSERS_SAMPLERS
 from vtonpipe.models.catvton.tiny import SD_SCHEDULER
 from vtonpipe.models.common.samplers import SAMPLERS, build_sampler
 from vtonpipe.models.common.dpm_solver import DPMSolverMultistepScheduler as NumpyDPM
 
-# What each registry name means as a diffusers scheduler.
-DIFFUSERS = {
-    "ddim": (DDIMScheduler, {}),
-    "dpmpp-2m": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++", "solver_order": 2}),
-    "dpmpp-2m-karras": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++", "solver_order": 2,
-                                                      "use_karras_sigmas": True}),
-    "dpmpp-2m-sde": (DPMSolverMultistepScheduler, {"algorithm_type": "sde-dpmsolver++", "solver_order": 2}),
-}
 DPM_VARIANTS = {
     "heun": {"solver_type": "heun"},
     "sde-heun": {"algorithm_type": "sde-dpmsolver++", "solver_type": "heun"},
@@ -53,7 +46,8 @@ def run_both(ours, ref, steps, stochastic):
 @pytest.mark.parametrize("name", sorted(SAMPLERS))
 @pytest.mark.parametrize("steps", [5, 20, 25, 50])
 def test_registry_matches_diffusers_on_the_sd_config(name, steps):
-    cls, overrides = DIFFUSERS[name]
+    assert sorted(DIFFUSERS_SAMPLERS) == sorted(SAMPLERS)
+    cls, overrides = DIFFUSERS_SAMPLERS[name]
     ours = build_sampler(name, SD_SCHEDULER, eta=1.0)
     ref = cls.from_config({**SD_SCHEDULER, **overrides})
     kwargs = {"eta": 1.0} if name == "ddim" else {}
