@@ -1,8 +1,10 @@
 """CatVTON (Chong et al., ICLR 2025): SD-1.5 inpainting UNet with try-on self-attention, on OpenVINO.
 
-Modules: `definition` (torch modules), `checkpoint` (official files -> modules), `export` (IR +
-NNCF), `tiny` (seeded random weights in the official layout), `preprocess` (numpy image prep),
-`runtime` (OpenVINO + numpy pipeline), `reference` (torch/diffusers pipeline used for parity checks).
+Modules: `definition` (torch modules, the UNet split for deep-feature caching), `checkpoint`
+(official files -> modules), `export` (IR + NNCF), `tiny` (seeded random weights in the official
+layout), `preprocess` (numpy image prep), `runtime` (OpenVINO + numpy pipeline), `sampling` (its
+denoising loop), `latent_cache` (latents shared by pairs, pair order), `reference` (torch/diffusers
+pipeline used for parity checks).
 """
 
 FAMILY = "catvton"
@@ -19,7 +21,12 @@ IR_INPUTS = {
     "unet_shallow": ("sample", "timestep", "feature"),
     "vae_decoder": ("latent",),
 }
-IR_OUTPUTS = {"vae_encoder": ("mean", "logvar"), "unet": ("noise", "feature"), "unet_shallow": ("noise",), "vae_decoder": ("image",)}
+IR_OUTPUTS = {
+    "vae_encoder": ("mean", "logvar"),
+    "unet": ("noise", "feature"),
+    "unet_shallow": ("noise",),
+    "vae_decoder": ("image",),
+}
 
 # attention checkpoint version -> sub-folder of the CatVTON repo.
 VERSIONS = {

@@ -231,6 +231,7 @@ def convert_from_args(args: argparse.Namespace, calibration: Calibration | None 
         pairs = calibration(args.calib_size, args.height, args.width)
     return export_ir(
         load_checkpoint(args.weights, args.version), args.out, height=args.height, width=args.width,
-        batch=args.batch, deep_cache_layers=args.deep_cache_layers, calibration_pairs=pairs, calibration_steps=args.calib_steps, quantize_attention=args.quantize_attention,
+        batch=args.batch, deep_cache_layers=args.deep_cache_layers, calibration_pairs=pairs,
+        calibration_steps=args.calib_steps, quantize_attention=args.quantize_attention,
         vae_weights=args.vae_weights,
     )
