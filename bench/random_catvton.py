@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -51,8 +52,8 @@ def random_weights(preset: str, seed: int = 0) -> CatVTONWeights:
                           version="mix")
 
 
-def ir_folder(weights: CatVTONWeights, folder: Path, height: int, width: int) -> Path:
-    """Batch-1 IR folder of `weights`, converted unless `folder` already holds one of this size."""
+def ir_folder(weights: Callable[[], CatVTONWeights], folder: Path, height: int, width: int) -> Path:
+    """Batch-1 IR folder of `weights()`, converted unless `folder` already holds one of this size."""
     info = folder / "model.json"
     if info.is_file():
         params = json.loads(info.read_text())
@@ -60,6 +61,6 @@ def ir_folder(weights: CatVTONWeights, folder: Path, height: int, width: int) ->
             print(f"reusing the IR folder {folder}")
             return folder
     start = time.perf_counter()
-    export_ir(weights, folder, height=height, width=width, batch=1, variant="random")
+    export_ir(weights(), folder, height=height, width=width, batch=1, variant="random")
     print(f"converted to {folder} in {time.perf_counter() - start:.0f} s")
     return folder

@@ -7,8 +7,8 @@ mode's renders move from the default's (SSIM, mean absolute difference) on the t
 
 Each mode runs every pair of a small catalog (persons x garments) through the runtime on tiny
 weights, which gives its renders and its exact IR call counts per pair. Seconds per pair are
-those call counts times per-call costs measured at full size (median of --repeats calls after a
-warm-up call): model time, extrapolated rather than run end to end, since the default alone
+those call counts times per-call costs measured at full size (fastest of --repeats calls after a
+warm-up call, the IRs called in turn): model time, extrapolated rather than run end to end, since the default alone
 takes about 13 minutes a pair here. One mode is then run end to end at full size to compare the
 measured time with the prediction. LPIPS is not reported: with random weights it is as
 meaningless as SSIM, and SSIM needs no extra IR.
@@ -17,7 +17,7 @@ meaningless as SSIM, and SSIM needs no extra IR.
 from __future__ import annotations
 
 import argparse
-import statistics
+import os
 import sys
 import tempfile
 import time
@@ -88,26 +88,27 @@ def render(rt: CatVTONRuntime, pairs, options: dict, keyed: bool) -> tuple[list[
 
 
 def call_costs(rt: CatVTONRuntime, needed: set[tuple[str, int]], repeats: int) -> dict[tuple[str, int], float]:
-    """Median seconds of one call of each (IR, batch), each compiled alone and released after."""
+    """Fastest of `repeats` calls of each (IR, batch) after a warm-up call, the IRs taken in turn
+    so that load from other processes falls on all of them alike."""
     rng = np.random.default_rng(0)
-    costs = {}
-    for name, batch in sorted(needed):
+    keys = sorted(needed)
+    inputs = {}
+    for name, batch in keys:
         model = rt.compiled(name, batch)
-        inputs = {port.get_any_name(): rng.standard_normal(tuple(port.get_shape())).astype(np.float32)
-                  for port in model.inputs}
-        if "timestep" in inputs:
-            inputs["timestep"] = np.array([500.0], np.float32)
-        model(inputs)  # warm-up
-        times = []
-        for _ in range(repeats):
+        inputs[(name, batch)] = {port.get_any_name(): rng.standard_normal(tuple(port.get_shape())).astype(np.float32)
+                                 for port in model.inputs}
+        if "timestep" in inputs[(name, batch)]:
+            inputs[(name, batch)]["timestep"] = np.array([500.0], np.float32)
+    times: dict[tuple[str, int], list[float]] = {key: [] for key in keys}
+    for r in range(repeats + 1):
+        for key in keys:
             start = time.perf_counter()
-            model(inputs)
-            times.append(time.perf_counter() - start)
-        costs[(name, batch)] = statistics.median(times)
-        print(f"  {name} batch {batch}: {costs[(name, batch)]:.3f} s", flush=True)
-        if (name, batch) not in (("vae_encoder", 2 * rt.batch), ("vae_decoder", rt.batch)):
-            del rt._compiled[(name, batch)]  # one UNet compiled at a time keeps memory down
-    return costs
+            rt.compiled(*key)(inputs[key])
+            if r:  # the first round warms up
+                times[key].append(time.perf_counter() - start)
+        print(f"  round {r}: " + ", ".join(f"{n}@{b} {times[(n, b)][-1]:.2f} s" for n, b in keys) if r else "  warm-up done",
+              flush=True)
+    return {key: min(v) for key, v in times.items()}
 
 
 def main() -> None:
@@ -123,7 +124,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         tiny_h, tiny_w = PRESETS["tiny"][2]
-        tiny = CatVTONRuntime(ir_folder(random_weights("tiny"), args.tiny_ir or Path(tmp) / "tiny", tiny_h, tiny_w))
+        tiny = CatVTONRuntime(ir_folder(lambda: random_weights("tiny"), args.tiny_ir or Path(tmp) / "tiny", tiny_h, tiny_w))
         pairs = catalog(args.persons, args.garments, 96, 72)
         n = len(pairs[0])
         print(f"fidelity: {n} pairs ({args.persons} persons x {args.garments} garments) on tiny random weights")
@@ -136,11 +137,12 @@ def main() -> None:
 
         preset = "tiny" if args.quick else "sd15"
         height, width = PRESETS[preset][2]
-        print(f"\nper-call costs, {preset} at {height}x{width}:")
+        print(f"\nper-call costs, {preset} at {height}x{width}, load average {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} CPUs:", flush=True)
         if args.quick:
             big = tiny
         else:
-            big = CatVTONRuntime(ir_folder(random_weights(preset), args.ir or Path(tmp) / "sd15", height, width))
+            big = CatVTONRuntime(ir_folder(lambda: random_weights(preset), args.ir or Path(tmp) / "sd15", height, width))
         needed = set().union(*(calls.keys() for _, calls in results.values()))
         costs = call_costs(big, needed, args.repeats)
 
