@@ -32,23 +32,11 @@ from bench.timing import (  # noqa: E402
     relative_l2,
     sgemm_peak_gflops,
 )
+from bench.random_catvton import SD15_INPAINT_UNET  # noqa: E402
 from vtonpipe.models.catvton.definition import UNetStep, build_unet  # noqa: E402
-from vtonpipe.models.catvton.export import quantize_unet_model, to_ov  # noqa: E402
+from vtonpipe.models.catvton.export import quantize_unet_model  # noqa: E402
 from vtonpipe.models.catvton.tiny import TINY_UNET  # noqa: E402
-
-# runwayml/stable-diffusion-inpainting unet/config.json (the keys that shape the graph).
-SD15_INPAINT_UNET = {
-    "sample_size": 64,
-    "in_channels": 9,
-    "out_channels": 4,
-    "block_out_channels": [320, 640, 1280, 1280],
-    "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
-    "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
-    "layers_per_block": 2,
-    "cross_attention_dim": 768,
-    "attention_head_dim": 8,
-    "norm_num_groups": 32,
-}
+from vtonpipe.models.common.convert import to_openvino  # noqa: E402
 
 
 def main() -> None:
@@ -85,7 +73,7 @@ def main() -> None:
 
     config = ov_fp32_config(args.threads)
     start = time.perf_counter()
-    model = to_ov(step, (sample, timestep), ["sample", "timestep"], ["noise"])
+    model = to_openvino(step, (sample, timestep), ["sample", "timestep"], ["noise"])
     convert_s = time.perf_counter() - start
     core = ov.Core()
     inputs = {"sample": sample.numpy(), "timestep": timestep.numpy()}

@@ -1,7 +1,7 @@
 """CatVTON in torch + diffusers (convert extra): the reference the OpenVINO runtime is checked
 against. Same semantics as CatVTON's pipeline, with explicit randomness: noise is drawn from a
 numpy Generator in the runtime's order (VAE posterior noise for the masked person then the
-garment, initial latents, one DDIM step noise per step), or `latents` are given.
+garment, initial latents, one step noise per step for stochastic samplers), or `latents` are given.
 """
 
 from __future__ import annotations
@@ -9,10 +9,20 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from diffusers import DDIMScheduler
+from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
 
 from vtonpipe.models.catvton.checkpoint import CatVTONWeights
 from vtonpipe.models.catvton.preprocess import binary_mask, resize_and_crop, resize_and_pad, to_model_image
+
+# The diffusers scheduler (and config overrides) each sampler name of vtonpipe.models.common.samplers stands for.
+DIFFUSERS_SAMPLERS = {
+    "ddim": (DDIMScheduler, {}),
+    "dpmpp-2m": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++", "solver_order": 2, "use_karras_sigmas": False}),
+    "dpmpp-2m-karras": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++", "solver_order": 2,
+                                                      "use_karras_sigmas": True}),
+    "dpmpp-2m-sde": (DPMSolverMultistepScheduler, {"algorithm_type": "sde-dpmsolver++", "solver_order": 2,
+                                                   "use_karras_sigmas": False}),
+}
 
 
 @torch.no_grad()
@@ -30,8 +40,9 @@ def reference_tryon(
     seed: int | None = None,
     latents: np.ndarray | None = None,
     vae_sample: bool = True,
+    sampler: str = "ddim",
 ) -> np.ndarray:
-    """One try-on in torch; uint8 HxWx3 at (height, width)."""
+    """One try-on in torch; uint8 HxWx3 at (height, width). `sampler` is a DIFFUSERS_SAMPLERS name."""
     rng = np.random.default_rng(seed)
     vae, unet = weights.vae, weights.unet
     sf = vae.config.scaling_factor
@@ -56,8 +67,11 @@ def reference_tryon(
     if latents is None:
         latents = rng.standard_normal(tuple(context.shape), dtype=np.float32)
     x = torch.from_numpy(np.asarray(latents, dtype=np.float32).reshape(context.shape))
-    scheduler = DDIMScheduler.from_config(weights.scheduler_config)
+    scheduler_class, overrides = DIFFUSERS_SAMPLERS[sampler]
+    scheduler = scheduler_class.from_config({**weights.scheduler_config, **overrides})
     scheduler.set_timesteps(steps)
+    ddim = sampler == "ddim"
+    stochastic = eta > 0 if ddim else scheduler.config.algorithm_type.startswith("sde")
     x = x * scheduler.init_noise_sigma
     guided = guidance_scale > 1.0
     if guided:
@@ -69,8 +83,9 @@ def reference_tryon(
         if guided:
             uncond, cond = noise.chunk(2)
             noise = uncond + guidance_scale * (cond - uncond)
-        step_noise = torch.from_numpy(rng.standard_normal(tuple(x.shape), dtype=np.float32)) if eta > 0 else None
-        x = scheduler.step(noise, t, x, eta=eta, variance_noise=step_noise).prev_sample
+        step_noise = torch.from_numpy(rng.standard_normal(tuple(x.shape), dtype=np.float32)) if stochastic else None
+        extra = {"eta": eta} if ddim else {}
+        x = scheduler.step(noise, t, x, variance_noise=step_noise, **extra).prev_sample
     top = x.split(x.shape[-2] // 2, dim=-2)[0] / sf
     decoded = (vae.decode(top).sample / 2 + 0.5).clamp(0, 1)
     return (decoded[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)

@@ -122,7 +122,8 @@ def write_tiny_weights(root: str | Path, *, seed: int = 0, version: str = "mix")
     return root
 
 
-def build_tiny_ir(out_dir: str | Path, *, seed: int = 0, height: int = 64, width: int = 48, batch: int = 1) -> Path:
+def build_tiny_ir(out_dir: str | Path, *, seed: int = 0, height: int = 64, width: int = 48, batch: int = 1,
+                  deep_cache_layers: int = 1) -> Path:
     """Tiny weights under out_dir/tiny-weights, converted into the IR folder out_dir (returned)."""
     from vtonpipe.models.catvton.checkpoint import load_checkpoint
     from vtonpipe.models.catvton.export import export_ir
@@ -132,4 +133,4 @@ def build_tiny_ir(out_dir: str | Path, *, seed: int = 0, height: int = 64, width
         weights = write_tiny_weights(out_dir / TINY_WEIGHTS, seed=seed)
     with phase(f"converted to OpenVINO IR in {out_dir}"):
         return export_ir(load_checkpoint(weights, "mix"), out_dir, height=height, width=width, batch=batch,
-                         variant="tiny")
+                         deep_cache_layers=deep_cache_layers, variant="tiny")

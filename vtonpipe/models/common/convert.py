@@ -98,17 +98,25 @@ def to_openvino(
     output_names: Sequence[str],
     *,
     method: str = "export",
+    dynamic_batch: Sequence[str] = (),
 ) -> ov.Model:
     """Convert `module` at the static shapes of `example`, naming inputs and outputs.
 
     method "export" goes through torch.export (several times faster to convert than tracing,
     with identical results); "trace" through TorchScript tracing, for modules torch.export
-    cannot take (scripted archives).
+    cannot take (scripted archives). Inputs named in `dynamic_batch` are exported with a symbolic
+    first dimension: the saved IR is still static, but `ov.Model.reshape` can later change its
+    batch (a graph exported at fixed sizes bakes the batch into its reshapes).
     """
+    unknown = set(dynamic_batch) - set(input_names)
+    if unknown or (dynamic_batch and method != "export"):
+        raise ValueError(f"dynamic_batch names inputs of an exported graph, got {sorted(dynamic_batch)}")
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # torch-internal pytree deprecation noise
         if method == "export":
-            model = ov.convert_model(torch.export.export(module.eval(), example))
+            dims = tuple({0: torch.export.Dim.DYNAMIC} if name in dynamic_batch else None for name in input_names)
+            program = torch.export.export(module.eval(), example, dynamic_shapes=dims if dynamic_batch else None)
+            model = ov.convert_model(program)
         elif method == "trace":
             model = ov.convert_model(module.eval(), example_input=example,
                                      input=[ov.PartialShape(list(t.shape)) for t in example])

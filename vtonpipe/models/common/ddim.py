@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from vtonpipe.models.common.noise_schedule import alphas_cumprod
+
 
 @dataclass(frozen=True)
 class DDIMConfig:
@@ -44,42 +46,25 @@ class DDIMConfig:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def _linspace32(start: float, end: float, n: int) -> np.ndarray:
-    """float32 linspace computed as torch's CPU kernel does (fused multiply-add from each end)."""
-    start32, end32 = np.float32(start), np.float32(end)
-    step = np.float64((end32 - start32) / np.float32(n - 1))
-    i = np.arange(n)
-    values = np.where(i < n // 2, np.float64(start32) + step * i, np.float64(end32) - step * (n - i - 1))
-    return values.astype(np.float32)
-
-
-def _betas(cfg: DDIMConfig) -> np.ndarray:
-    # float32 exactly like diffusers (torch), so alphas_cumprod matches it bit for bit.
-    n = cfg.num_train_timesteps
-    if cfg.trained_betas is not None:
-        return np.asarray(cfg.trained_betas, dtype=np.float32)
-    if cfg.beta_schedule == "linear":
-        return _linspace32(cfg.beta_start, cfg.beta_end, n)
-    if cfg.beta_schedule == "scaled_linear":
-        return _linspace32(cfg.beta_start**0.5, cfg.beta_end**0.5, n) ** 2
-    raise ValueError(f"beta_schedule {cfg.beta_schedule!r} is not supported (linear, scaled_linear)")
-
-
 class DDIMScheduler:
-    """numpy DDIM: `set_timesteps(n)`, then `step(model_output, t, sample, eta=..., generator=...)`."""
+    """numpy DDIM: `set_timesteps(n)`, then `step(model_output, t, sample, eta=..., generator=...)`.
+
+    `eta` given here is the default of every step (0: deterministic DDIM, 1: CatVTON's default).
+    """
 
     order = 1
     init_noise_sigma = 1.0
 
-    def __init__(self, config: DDIMConfig | dict[str, Any] | None = None):
+    def __init__(self, config: DDIMConfig | dict[str, Any] | None = None, *, eta: float = 0.0):
         cfg = config if isinstance(config, DDIMConfig) else DDIMConfig.from_dict(config or {})
         if cfg.thresholding or cfg.rescale_betas_zero_snr:
             raise ValueError("DDIM thresholding and rescale_betas_zero_snr are not supported")
         if cfg.prediction_type not in ("epsilon", "sample", "v_prediction"):
             raise ValueError(f"unknown prediction_type {cfg.prediction_type!r}")
         self.config = cfg
-        # torch.cumprod accumulates float32 in double on CPU; do the same to match diffusers.
-        self.alphas_cumprod = np.cumprod((1.0 - _betas(cfg)).astype(np.float64)).astype(np.float32)
+        self.eta = float(eta)
+        self.alphas_cumprod = alphas_cumprod(cfg.num_train_timesteps, cfg.beta_start, cfg.beta_end, cfg.beta_schedule,
+                                             cfg.trained_betas)
         self.final_alpha_cumprod = np.float32(1.0) if cfg.set_alpha_to_one else self.alphas_cumprod[0]
         self.num_inference_steps: int | None = None
         self.timesteps = np.arange(cfg.num_train_timesteps)[::-1].copy().astype(np.int64)
@@ -103,6 +88,11 @@ class DDIMScheduler:
         self.timesteps = ts
         return ts
 
+    @property
+    def stochastic(self) -> bool:
+        """Whether a step with the default eta adds noise."""
+        return self.eta > 0
+
     def scale_model_input(self, sample: np.ndarray, timestep: int | None = None) -> np.ndarray:
         return sample
 
@@ -115,13 +105,14 @@ class DDIMScheduler:
         timestep: int,
         sample: np.ndarray,
         *,
-        eta: float = 0.0,
+        eta: float | None = None,
         generator: np.random.Generator | None = None,
         variance_noise: np.ndarray | None = None,
     ) -> np.ndarray:
         """x_t -> x_{t-1}. With eta > 0 the noise is `variance_noise`, else drawn from `generator`."""
         if self.num_inference_steps is None:
             raise ValueError("call set_timesteps before step")
+        eta = self.eta if eta is None else eta
         cfg = self.config
         timestep = int(timestep)
         prev_t = timestep - cfg.num_train_timesteps // self.num_inference_steps

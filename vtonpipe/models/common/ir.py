@@ -165,10 +165,15 @@ def compile_ir(
     threads: int | None = None,
     cache_dir: str | os.PathLike | None = None,
     hint: str = "LATENCY",
+    shapes: dict[str, list[int]] | None = None,
 ) -> ov.CompiledModel:
     """Compile an IR file (or an in-memory, e.g. reshaped, model) on `device` with a node-local
-    cache and an explicit thread count."""
+    cache and an explicit thread count; `shapes` (input name -> static shape) reshapes it first,
+    which works for graphs exported batch-polymorphic."""
     core = ov.Core()
+    if shapes:
+        model = model if isinstance(model, ov.Model) else core.read_model(str(model))
+        model.reshape({name: ov.PartialShape(list(shape)) for name, shape in shapes.items()})
     config: dict[str, Any] = {"PERFORMANCE_HINT": hint}
     if cache_dir is not None:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
