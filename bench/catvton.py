@@ -23,6 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.random_catvton import SD15_INPAINT_UNET  # noqa: E402
 from bench.timing import (  # noqa: E402
     forward_flops,
     median_seconds,
@@ -32,7 +33,6 @@ from bench.timing import (  # noqa: E402
     relative_l2,
     sgemm_peak_gflops,
 )
-from bench.random_catvton import SD15_INPAINT_UNET  # noqa: E402
 from vtonpipe.models.catvton.definition import UNetStep, build_unet  # noqa: E402
 from vtonpipe.models.catvton.export import quantize_unet_model  # noqa: E402
 from vtonpipe.models.catvton.tiny import TINY_UNET  # noqa: E402

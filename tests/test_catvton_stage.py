@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from vtonpipe.datasets.images import load_rgb
-from vtonpipe.errors import ModelFilesError
+from vtonpipe.errors import ConfigError, ModelFilesError
 from vtonpipe.models.catvton.tiny import build_tiny_ir
 from vtonpipe.stages import make_stage as stage_for
 from vtonpipe.stages.tryon import TryonStage
@@ -130,16 +130,23 @@ def test_batch_two_ir_makes_half_the_unet_calls(tmp_path, ir, rows):
     calls = {}
     for name, folder in (("batch1", ir), ("batch2", ir2)):
         stage = make_stage(tmp_path / "out", folder)
-        unet = stage.runtime.unet
-        count = [0]
-
-        def counting(inputs, unet=unet, count=count):
-            count[0] += 1
-            return unet(inputs)
-
-        stage.runtime.unet = counting
+        stage.runtime.calls.clear()
         out = stage.process_rows(rows[:2])
         assert all(isinstance(r, dict) for r in out)
-        calls[name] = count[0]
+        calls[name] = sum(n for (model, _), n in stage.runtime.calls.items() if model == "unet")
     assert stage.batch_size == 2
     assert calls == {"batch1": 2 * OPTIONS["steps"], "batch2": OPTIONS["steps"]}
+
+
+def test_steps_are_reported_while_a_pair_renders(tmp_path, ir, rows):
+    stage = make_stage(tmp_path / "out", ir)
+    seen = []
+    stage.on_step = lambda key, step, steps: seen.append((key, step, steps))
+    stage.process_rows(rows[:1])
+    assert seen[-1] == (rows[0]["pair_id"], OPTIONS["steps"], OPTIONS["steps"]) and len(seen) == OPTIONS["steps"]
+
+
+def test_options_of_another_model_are_refused(tmp_path, ir):
+    stage = stage_for(TryonStage, str(tmp_path), model="dmvton", steps=10)
+    with pytest.raises(ConfigError, match="steps does not apply to dmvton"):
+        stage.check()

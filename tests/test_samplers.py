@@ -7,8 +7,8 @@ from diffusers import DPMSolverMultistepScheduler
 
 from vtonpipe.models.catvton.reference import DIFFUSERS_SAMPLERS
 from vtonpipe.models.catvton.tiny import SD_SCHEDULER
-from vtonpipe.models.common.samplers import SAMPLERS, build_sampler
 from vtonpipe.models.common.dpm_solver import DPMSolverMultistepScheduler as NumpyDPM
+from vtonpipe.models.common.samplers import SAMPLERS, build_sampler
 
 DPM_VARIANTS = {
     "heun": {"solver_type": "heun"},

@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vtonpipe.datasets.pairs import PairLine, Problem, read_pairs_file
+from vtonpipe.datasets.pairs import Problem, read_pairs_file
 from vtonpipe.errors import ConfigError
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}

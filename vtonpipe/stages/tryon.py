@@ -47,8 +47,8 @@ class TryonOptions:
                         result=True)
     sampler: str = option("ddim", "CatVTON sampler: dpmpp-2m reaches DDIM's quality in fewer steps", choices=SAMPLERS,
                           result=True)
-    cache_interval: int = option(1, "CatVTON deep-feature cache: run the full UNet every k-th step (needs an IR "
-                                 "converted with --deep-cache)", minimum=1, result=True)
+    cache_interval: int = option(1, "CatVTON deep-feature cache: run the full UNet every k-th step and reuse its "
+                                 "deep features in between", minimum=1, result=True)
     share_latents: bool = option(False, "CatVTON: encode each garment and person once per actor and reuse it "
                                  "(posterior mean: results differ from the default)", result=True)
     repaint: bool = option(False, "paste the person back outside the blurred mask (CatVTON's and StableVITON's "
@@ -129,9 +129,6 @@ class TryonStage(Stage):
                 plms_grid(self.steps)
             except ValueError as exc:
                 raise ConfigError(f"tryon: {exc}") from None
-        if o.cache_interval > 1 and "unet_shallow" not in info.inputs:
-            raise ConfigError(f"tryon: --cache-interval needs a CatVTON IR converted with --deep-cache; "
-                              f"{self.ir_dir()} has none")
         # One batch of rows = one IR batch: rows stream back as soon as their batch is rendered.
         self.batch_size = max(1, int(info.param("batch")))
 

@@ -31,7 +31,13 @@ import torch
 from vtonpipe.errors import ConfigError
 from vtonpipe.models.catvton import FAMILY, VERSIONS
 from vtonpipe.models.catvton.checkpoint import CatVTONWeights, load_checkpoint
-from vtonpipe.models.catvton.definition import UNetDeepStep, deep_cache_layer_limit, UNetShallowStep, VAEDecoder, VAEEncoder
+from vtonpipe.models.catvton.definition import (
+    UNetDeepStep,
+    UNetShallowStep,
+    VAEDecoder,
+    VAEEncoder,
+    deep_cache_layer_limit,
+)
 from vtonpipe.models.common.convert import to_openvino
 from vtonpipe.models.common.ir import save_ir, write_model_json
 

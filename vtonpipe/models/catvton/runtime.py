@@ -44,14 +44,8 @@ from vtonpipe.models.catvton.preprocess import (
     to_model_image,
     to_uint8_image,
 )
-<<<<<<< HEAD
-from vtonpipe.models.catvton.preprocess import (
-    repaint as repaint_result,
-)
-from vtonpipe.models.common.ddim import DDIMScheduler
-=======
+from vtonpipe.models.catvton.preprocess import repaint as repaint_result
 from vtonpipe.models.catvton.sampling import NoisePredictor, ProgressCallback, denoise
->>>>>>> catvton-speed
 from vtonpipe.models.common.ir import compile_ir, read_ir
 from vtonpipe.models.common.samplers import build_sampler
 
