@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from vtonpipe.datasets import layouts  # noqa: E402
 from vtonpipe.datasets.ingest import ingest  # noqa: E402
 from vtonpipe.manifests.io import new_run_id, part_files, read_manifest, write_part  # noqa: E402
-from vtonpipe.manifests.layout import agnostic_mask_path  # noqa: E402
+from vtonpipe.manifests.layout import agnostic_mask_path, tryon_manifest  # noqa: E402
 
 H, W = 64, 48
 
@@ -97,7 +97,7 @@ def _hwm_mib(pid: int) -> float:
 
 def measure_first_row(out: Path, ir: Path, timeout: float = 900.0) -> dict:
     """`vtonpipe tryon --steps 1` until its first manifest part appears; then Ctrl-C."""
-    before = set(part_files(out, "tryon"))
+    before = set(part_files(out, tryon_manifest("catvton")))
     cmd = [sys.executable, "-m", "vtonpipe.cli", "tryon", "--out", str(out), "--model-ir", str(ir), "--steps", "1",
            "--no-progress"]
     start = time.perf_counter()
@@ -108,7 +108,7 @@ def measure_first_row(out: Path, ir: Path, timeout: float = 900.0) -> dict:
     try:
         while time.perf_counter() - start < timeout and proc.poll() is None:
             hwm = max(hwm, _hwm_mib(proc.pid))
-            if set(part_files(out, "tryon")) - before:
+            if set(part_files(out, tryon_manifest("catvton"))) - before:
                 first = time.perf_counter() - start
                 break
             time.sleep(0.2)

@@ -204,7 +204,7 @@ class RayDataExecutor(Executor):
     def map_rows(self, stage: Stage, plan: Plan, sink: ResultSink) -> None:
         import ray
         import ray.data
-        from ray.data import ActorPoolStrategy, DataContext
+        from ray.data import ActorPoolStrategy, DataContext, TaskPoolStrategy
 
         ensure_ray(self.cfg)
         size = pool_size(stage, self.cfg, plan.todo)
@@ -215,8 +215,9 @@ class RayDataExecutor(Executor):
         DataContext.get_current().target_max_block_size = 1  # every yielded batch is a block
         ds = (
             ray.data.from_items(items, override_num_blocks=len(items))
+            # One reader at a time: it streams small blocks far faster than actors consume them.
             .map_batches(read_due_rows, fn_kwargs={"rows": stage.batch_size}, batch_size=1, batch_format="pyarrow",
-                         num_cpus=0.1)
+                         num_cpus=0.1, compute=TaskPoolStrategy(size=1))
             .map_batches(
                 StageActor,
                 fn_constructor_args=(stage, self.cfg.cpu_slots, board),
