@@ -10,14 +10,18 @@ import torch
 from vtonpipe.errors import ModelFilesError
 from vtonpipe.models import families
 from vtonpipe.models.dmvton.checkpoint import load_checkpoint
-from vtonpipe.models.dmvton.tiny import write_tiny_weights
+from vtonpipe.models.dmvton.definition import MobileAFWM, MobileUNet
 
 WARP, GEN = "dmvton_pf_warp.pt", "dmvton_pf_gen.pt"
 
 
 @pytest.fixture(scope="module")
 def official(tmp_path_factory):
-    root = write_tiny_weights(tmp_path_factory.mktemp("dmvton-weights"), seed=3)
+    """The official file layout with torch's default initialisation (quick to write)."""
+    root = tmp_path_factory.mktemp("dmvton-weights")
+    torch.manual_seed(3)
+    torch.save(MobileAFWM().state_dict(), root / WARP)
+    torch.save(MobileUNet().state_dict(), root / GEN)
     return root, torch.load(root / WARP, weights_only=True), torch.load(root / GEN, weights_only=True)
 
 

@@ -9,12 +9,20 @@ import torch
 from parser_free_pairs import pairs
 from vtonpipe.errors import ConfigError
 from vtonpipe.models.common.appearance_flow import offset_convs
-from vtonpipe.models.common.random_weights import randomize_
-from vtonpipe.models.dmvton.definition import MobileAFWM
+from vtonpipe.models.common.random_weights import example_images, randomize_
+from vtonpipe.models.dmvton.definition import MobileAFWM, MobileUNet
 from vtonpipe.models.dmvton.export import add_convert_arguments, convert_from_args
 from vtonpipe.models.dmvton.pruning import prune_warp, refine_channels, smoothing_channels
 from vtonpipe.models.dmvton.runtime import DMVTONRuntime
-from vtonpipe.models.dmvton.tiny import write_tiny_weights
+
+
+def official_files(folder):
+    """The official file layout with torch's default initialisation (quick to write)."""
+    folder.mkdir()
+    torch.manual_seed(0)
+    torch.save(MobileAFWM().state_dict(), folder / "dmvton_pf_warp.pt")
+    torch.save(MobileUNet().state_dict(), folder / "dmvton_pf_gen.pt")
+    return folder
 
 
 def parse(*argv):
@@ -32,7 +40,7 @@ def test_help_says_pruning_is_not_fine_tuned():
 def test_bad_options_fail_before_any_work(tmp_path):
     with pytest.raises(ConfigError, match="multiples of 32"):
         convert_from_args(parse("--weights", str(tmp_path), "--out", str(tmp_path / "ir"), "--height", "250"))
-    weights = write_tiny_weights(tmp_path / "w")
+    weights = official_files(tmp_path / "w")
     with pytest.raises(ConfigError, match="--int8 needs calibration pairs"):
         convert_from_args(parse("--weights", str(weights), "--out", str(tmp_path / "ir"), "--int8"))
     with pytest.raises(ConfigError, match="--prune must be a ratio between 0 and 1"):
@@ -41,7 +49,7 @@ def test_bad_options_fail_before_any_work(tmp_path):
 
 def test_pruning_drops_exactly_the_dead_channels():
     """With the weakest filters zeroed, pruning them must leave the warp's flow unchanged."""
-    warp = randomize_(MobileAFWM(), 0, damped=offset_convs())
+    warp = randomize_(MobileAFWM(), example_images(3, 3, height=64, width=64), output_std=offset_convs())
     with torch.no_grad():
         for pyramid in (warp.image_mobile, warp.cond_mobile):
             pyramid.smooth_layers[0].weight[64:128] = 0
@@ -60,7 +68,7 @@ def test_pruning_drops_exactly_the_dead_channels():
 
 
 def test_convert_with_pruning_and_int8(tmp_path):
-    weights = write_tiny_weights(tmp_path / "w")
+    weights = official_files(tmp_path / "w")
     asked = []
 
     def calibration(n, height, width):

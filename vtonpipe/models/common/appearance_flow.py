@@ -149,6 +149,9 @@ class ParserFreeTryOn(nn.Module):
         return warped_garment * composition + render * (1 - composition)
 
 
-def offset_convs(prefix: str = "aflow_net", levels: int = 5) -> list[str]:
-    """Module names of the convs whose outputs are pixel offsets (the last conv of every head)."""
-    return [f"{prefix}.{head}.{i}.6" for head in ("netMain", "netRefine") for i in range(levels)]
+def offset_convs(levels: int = 5, full_size_px: float = 3.0) -> dict[str, float]:
+    """The convs whose outputs are pixel offsets (the last conv of every head), each mapped to the
+    offset deviation, in pixels of its level, that moves `full_size_px` pixels at full size
+    (level i of `levels` runs at 1 / 2 ** (levels - i) of the input size)."""
+    return {f"aflow_net.{head}.{i}.6": full_size_px / 2 ** (levels - i)
+            for head in ("netMain", "netRefine") for i in range(levels)}

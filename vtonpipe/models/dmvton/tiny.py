@@ -1,8 +1,8 @@
 """The DM-VTON preset for tests, demos and benchmarks: seeded random weights at full size (38 MB)
 in the official file layout, converted by the same code path as real weights.
 
-The weights are well conditioned (flow heads damped), so flows stay within a few tens of pixels
-and results are stable under float rounding; they do not produce plausible try-ons.
+The weights are well conditioned (unit-variance layers, damped flow heads), so flows stay within a
+few tens of pixels and results are stable under float rounding; they do not produce plausible try-ons.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import torch
 
 from vtonpipe.models.common.appearance_flow import offset_convs
 from vtonpipe.models.common.parser_free_export import DEFAULT_SIZE
-from vtonpipe.models.common.random_weights import randomize_
+from vtonpipe.models.common.random_weights import example_images, randomize_
 from vtonpipe.models.dmvton import WEIGHT_FILES
 from vtonpipe.models.dmvton.checkpoint import load_checkpoint
 from vtonpipe.models.dmvton.definition import MobileAFWM, MobileUNet
@@ -27,8 +27,8 @@ def write_tiny_weights(root: str | os.PathLike, *, seed: int = 0) -> Path:
     """Write dmvton_pf_warp.pt and dmvton_pf_gen.pt (bare state dicts) under `root`; returns root."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    warp = randomize_(MobileAFWM(), seed, damped=offset_convs())
-    generator = randomize_(MobileUNet(), seed + 1)
+    warp = randomize_(MobileAFWM(), example_images(3, 3, seed=seed), seed, output_std=offset_convs())
+    generator = randomize_(MobileUNet(), example_images(7, seed=seed), seed + 1)
     for module, name in zip((warp, generator), WEIGHT_FILES):
         torch.save(module.state_dict(), root / name)
     return root
