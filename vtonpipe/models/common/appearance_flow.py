@@ -34,23 +34,25 @@ def correlation(first: torch.Tensor, second: torch.Tensor, divisor: int | None =
     map. `divisor` defaults to C; a pruned network keeps its original channel count here so the
     cost volume keeps its trained scale.
 
-    Computed as banded matrix products rather than 49 shifted slices: for every row y and every
-    dy, the (W x C) row of `first` times the (C x W+6) zero-padded row y + dy of `second` holds
-    all column pairs, and the 7 diagonals x' = x .. x + 6 of that product are the dx = -3..3
-    values (read off by padding each flattened product by W and viewing it as W x (W + 7)). This
-    costs (W + 6) / 7 times the multiply-adds but runs as MatMul, several times faster in
-    OpenVINO on CPU than the memory-bound slice/multiply/reduce form.
+    Computed as banded matrix products rather than 49 shifted slices: for every row y, the
+    (W x C) row of `first` times the C x 7(W+6) matrix of the zero-padded rows y-3 .. y+3 of
+    `second` side by side holds every column pair, and the 7 diagonals x' = x .. x+6 of each
+    W x (W+6) block are the dx = -3..3 values (read off by padding the flattened product by W and
+    viewing it with one more column per row). This costs (W + 6) / 7 times the multiply-adds but
+    runs as one batched MatMul, several times faster in OpenVINO on CPU than the memory-bound
+    slice/multiply/reduce form.
     """
     d = MAX_DISPLACEMENT
     window = 2 * d + 1
     b, c, h, w = first.shape
+    n = w + 2 * d
     rows = F.pad(second, (d, d, d, d)).permute(0, 2, 1, 3)  # (B, H+6, C, W+6)
-    shifted = torch.stack([rows[:, dy : dy + h] for dy in range(window)], 2)  # (B, H, 7, C, W+6)
-    scaled = (first / float(divisor or c)).permute(0, 2, 3, 1).unsqueeze(2)  # (B, H, 1, W, C)
-    products = torch.matmul(scaled, shifted)  # (B, H, 7, W, W+6): [.., x, x'] pairs x with x' - 3
-    flat = F.pad(products.reshape(b, h, window, w * (w + 2 * d)), (0, w))
-    bands = flat.reshape(b, h, window, w, w + 2 * d + 1)[..., :window]  # (B, H, 7 dy, W, 7 dx)
-    return bands.permute(0, 2, 4, 1, 3).reshape(b, window * window, h, w)
+    stacked = torch.stack([rows[:, dy : dy + h] for dy in range(window)], 3).reshape(b, h, c, window * n)
+    scaled = (first / float(divisor or c)).permute(0, 2, 3, 1)  # (B, H, W, C)
+    products = torch.matmul(scaled, stacked)  # (B, H, W, 7 (W+6)): [x, dy, x'] pairs x with x' - 3
+    flat = F.pad(products.reshape(b, h, w * window * n), (0, w)).reshape(b, h, w, window * n + 1)
+    bands = flat[..., : window * n].reshape(b, h, w, window, n)[..., :window]  # (B, H, W, 7 dy, 7 dx)
+    return bands.permute(0, 3, 4, 1, 2).reshape(b, window * window, h, w)
 
 
 def sample(source: torch.Tensor, grid: torch.Tensor, padding: str = "border") -> torch.Tensor:

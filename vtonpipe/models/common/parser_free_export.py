@@ -35,10 +35,13 @@ DEFAULT_SIZE = (256, 192)
 DEFAULT_CALIBRATION_PAIRS = 16
 
 
-def check_size(height: int, width: int) -> None:
+def check_shape(height: int, width: int, batch: int) -> None:
+    """ConfigError unless height and width are positive multiples of 32 and batch is positive."""
     if height <= 0 or width <= 0 or height % SIZE_MULTIPLE or width % SIZE_MULTIPLE:
         raise ConfigError(f"--height and --width must be positive multiples of {SIZE_MULTIPLE} "
                           f"(the networks downsample 32x), got {height}x{width}; the trained size is 256x192")
+    if batch < 1:
+        raise ConfigError(f"--batch must be at least 1, got {batch}")
 
 
 def quantize(model: ov.Model, pairs: Sequence[Pair], *, height: int, width: int, batch: int,
@@ -57,8 +60,9 @@ def quantize(model: ov.Model, pairs: Sequence[Pair], *, height: int, width: int,
 def calibration_pairs(calibration: Calibration | None, n: int, height: int, width: int) -> list[Pair]:
     """The pairs `calibration` returns, checked; ConfigError when there is no source or no pair."""
     if calibration is None:
-        raise ConfigError("--int8 needs calibration pairs (person, garment, garment mask); "
-                          "`vtonpipe models convert` supplies them from --calib-pairs or synthetic pairs")
+        raise ConfigError("--int8 needs calibration pairs (person, garment, garment mask): pass a calibration "
+                          "source to convert_from_args (`vtonpipe models convert` supplies pairs from a manifest "
+                          "or synthetic ones)")
     if n < 1:
         raise ConfigError(f"--calib-size must be at least 1, got {n}")
     pairs = list(calibration(n, height, width))
@@ -88,9 +92,7 @@ def export_tryon_ir(
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write `<out_dir>/<ir_name>.xml/.bin` and model.json; INT8 when calibration pairs are given."""
-    check_size(height, width)
-    if batch < 1:
-        raise ConfigError(f"--batch must be at least 1, got {batch}")
+    check_shape(height, width, batch)
     out_dir = Path(out_dir)
     example = (torch.zeros(batch, 3, height, width), torch.zeros(batch, 3, height, width),
                torch.zeros(batch, 1, height, width))
@@ -115,7 +117,7 @@ def convert(args: argparse.Namespace, calibration: Calibration | None, load_chec
             export_ir: Callable[..., Path], **options: Any) -> Path:
     """`vtonpipe models convert <family>` for a parser-free family: check the size, load the
     official files, fetch calibration pairs when --int8 asks for them, export."""
-    check_size(args.height, args.width)
+    check_shape(args.height, args.width, args.batch)
     loaded = load_checkpoint(args.weights)
     pairs = calibration_pairs(calibration, args.calib_size, args.height, args.width) if args.int8 else None
     return export_ir(loaded, args.out, height=args.height, width=args.width, batch=args.batch,
