@@ -163,3 +163,12 @@ def test_latent_cache_is_bounded_lru():
     assert cache.get("a") is not None  # a is now the most recent
     cache.put("d", np.zeros(4, np.float32))
     assert cache.get("b") is None and cache.get("c") is not None and len(cache) == 3 and cache.nbytes == 48
+
+
+def test_options_are_checked_before_any_work(rt):
+    with pytest.raises(ValueError, match="dpmpp-2m"):
+        rt.prepare(sampler="euler")
+    with pytest.raises(ValueError, match="cache_interval"):
+        rt.prepare(cache_interval=0)
+    rt.prepare(guidance_scale=1.0, cache_interval=2)
+    assert ("unet", 1) in rt._compiled and ("unet_shallow", 1) in rt._compiled and not rt.calls

@@ -84,7 +84,6 @@ class VAEDecoder(torch.nn.Module):
         return self.vae.decode(latent, return_dict=False)[0]
 
 
-
 def _layer(block: torch.nn.Module, i: int, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
     """Layer i of a UNet block: its resnet, then its transformer if the block has them."""
     x = block.resnets[i](x, emb)
@@ -106,15 +105,18 @@ def _down(block: torch.nn.Module, x: torch.Tensor, emb: torch.Tensor, layers: in
     return x, skips
 
 
-def _up(block: torch.nn.Module, x: torch.Tensor, emb: torch.Tensor, skips: tuple, start: int = 0) -> torch.Tensor:
-    """Layers start.. of an up block, each on x concatenated with the last remaining skip, then its upsampler."""
-    for i in range(start, len(block.resnets)):
+def _up(block: torch.nn.Module, x: torch.Tensor, emb: torch.Tensor, skips: tuple, start: int = 0,
+        stop: int | None = None) -> tuple[torch.Tensor, tuple]:
+    """Layers start..stop of an up block, each on x concatenated with the last remaining skip, and
+    its upsampler after its last layer -> (x, the skips left)."""
+    stop = len(block.resnets) if stop is None else stop
+    for i in range(start, stop):
         x = _layer(block, i, torch.cat([x, skips[-1]], dim=1), emb)
         skips = skips[:-1]
-    if block.upsamplers is not None:
+    if stop == len(block.resnets) and block.upsamplers is not None:
         for upsampler in block.upsamplers:
             x = upsampler(x)
-    return x
+    return x, skips
 
 
 def deep_cache_layer_limit(unet: UNet2DConditionModel) -> int:
@@ -171,16 +173,12 @@ class UNetDeepStep(_SplitUNet):
         x = unet.mid_block(x, emb)
         for block in unet.up_blocks[:-1]:
             n = len(block.resnets)
-            x, skips = _up(block, x, emb, skips[-n:]), skips[:-n]
+            x, skips = _up(block, x, emb, skips[-n:])[0], skips[:-n]
         last = unet.up_blocks[-1]
         cut = len(last.resnets) - self.layers
         # The layers before the cut consume the last skips; the shallow part the first `layers`.
-        for i in range(cut):
-            x = _layer(last, i, torch.cat([x, skips[-1]], dim=1), emb)
-            skips = skips[:-1]
-        feature = x
-        x = _up(last, x, emb, skips, cut)
-        return self.head(x), feature
+        feature, skips = _up(last, x, emb, skips, 0, cut)
+        return self.head(_up(last, feature, emb, skips, cut)[0]), feature
 
 
 class UNetShallowStep(_SplitUNet):
@@ -193,4 +191,4 @@ class UNetShallowStep(_SplitUNet):
         x = unet.conv_in(sample)
         _, res = _down(unet.down_blocks[0], x, emb, self.layers - 1)
         last = unet.up_blocks[-1]
-        return self.head(_up(last, feature, emb, (x,) + res, len(last.resnets) - self.layers))
+        return self.head(_up(last, feature, emb, (x,) + res, len(last.resnets) - self.layers)[0])

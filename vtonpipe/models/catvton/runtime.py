@@ -109,6 +109,17 @@ class CatVTONRuntime:
             self._compiled[key] = compile_ir(self.info.xml(name), shapes=shapes, **self._compile_options)
         return self._compiled[key]
 
+    def prepare(self, *, guidance_scale: float = 2.5, sampler: str = "ddim", cache_interval: int = 1) -> None:
+        """Check the options and compile the UNet IRs they need (generate does it too; a stage's
+        setup can, to fail and compile before its first row). ValueError for a bad option,
+        ModelFilesError when the folder was converted without what they need."""
+        build_sampler(sampler, self.scheduler_config)
+        if int(cache_interval) != cache_interval or cache_interval < 1:
+            raise ValueError(f"cache_interval must be an integer >= 1, got {cache_interval}")
+        unet_batch = self.batch * (2 if guidance_scale > 1 else 1)
+        for name in ("unet", "unet_shallow") if cache_interval > 1 else ("unet",):
+            self.compiled(name, unet_batch)
+
     def _run(self, name: str, batch: int, inputs: dict[str, np.ndarray] | np.ndarray) -> list[np.ndarray]:
         model = self.compiled(name, batch)
         self.calls[(name, batch)] += 1
@@ -174,12 +185,7 @@ class CatVTONRuntime:
             latents is not None and len(latents) != n
         ):
             raise ValueError("persons, garments, masks, seeds (and latents, keys) must have the same length")
-        build_sampler(sampler, self.scheduler_config)  # an unknown name fails before any work
-        if int(cache_interval) != cache_interval or cache_interval < 1:
-            raise ValueError(f"cache_interval must be an integer >= 1, got {cache_interval}")
-        unet_batch = self.batch * (2 if guidance_scale > 1 else 1)
-        for name in ("unet", "unet_shallow") if cache_interval > 1 else ("unet",):
-            self.compiled(name, unet_batch)  # a folder that lacks it fails before any work
+        self.prepare(guidance_scale=guidance_scale, sampler=sampler, cache_interval=cache_interval)
         out: list[np.ndarray] = []
         for start in range(0, n, self.batch):
             idx = list(range(start, min(start + self.batch, n)))
@@ -196,7 +202,7 @@ class CatVTONRuntime:
             out.extend(images[: len(idx)])
         return out
 
-    def _prepare(self, person: np.ndarray, garment: np.ndarray, mask: np.ndarray):
+    def _fit_to_ir(self, person: np.ndarray, garment: np.ndarray, mask: np.ndarray):
         size = (self.width, self.height)
         if mask.ndim == 3:
             mask = np.asarray(Image.fromarray(mask).convert("L"))
@@ -239,11 +245,11 @@ class CatVTONRuntime:
     def _generate_chunk(self, persons, garments, masks, rngs, latents, person_keys, garment_keys, *, steps,
                         guidance_scale, eta, vae_sample, repaint, sampler, cache_interval, on_step):
         b, f = self.batch, self.factor
-        prepared = [self._prepare(p, g, m) for p, g, m in zip(persons, garments, masks)]
-        images = np.concatenate([to_model_image(p) for p, _, _ in prepared])
-        mask_b = np.concatenate([binary_mask(m) for _, _, m in prepared])
+        fitted = [self._fit_to_ir(p, g, m) for p, g, m in zip(persons, garments, masks)]
+        images = np.concatenate([to_model_image(p) for p, _, _ in fitted])
+        mask_b = np.concatenate([binary_mask(m) for _, _, m in fitted])
         masked = images * (mask_b < 0.5)
-        garments_in = np.concatenate([to_model_image(g) for _, g, _ in prepared])
+        garments_in = np.concatenate([to_model_image(g) for _, g, _ in fitted])
         encoder_in = np.concatenate([masked, garments_in]).astype(np.float32)
         keys = person_keys + garment_keys
         if any(k is not None for k in keys):
@@ -268,5 +274,5 @@ class CatVTONRuntime:
         decoded = self._run("vae_decoder", b, top.astype(np.float32))[0]
         results = [to_uint8_image(decoded[i : i + 1]) for i in range(b)]
         if repaint:
-            results = [repaint_result(p, m, r) for (p, _, m), r in zip(prepared, results)]
+            results = [repaint_result(p, m, r) for (p, _, m), r in zip(fitted, results)]
         return results

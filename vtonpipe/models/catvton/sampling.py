@@ -48,7 +48,9 @@ class NoisePredictor:
         if full:
             if self.hook is not None:
                 self.hook(inputs)
-            noise, self.feature = self.run("unet", self.batch, inputs)[:2]
+            outputs = self.run("unet", self.batch, inputs)
+            # IR folders converted before the UNet split have no feature output (and no unet_shallow).
+            noise, self.feature = outputs[0], outputs[1] if len(outputs) > 1 else None
         else:
             noise = self.run("unet_shallow", self.batch, {**inputs, "feature": self.feature})[0]
         if not self.guided:

@@ -1,0 +1,43 @@
+"""The DM-VTON preset for tests, demos and benchmarks: seeded random weights at full size (38 MB)
+in the official file layout, converted by the same code path as real weights.
+
+The weights are well conditioned (unit-variance layers, damped flow heads), so flows stay within a
+few tens of pixels and results are stable under float rounding; they do not produce plausible try-ons.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from vtonpipe.models.common.appearance_flow import offset_convs
+from vtonpipe.models.common.parser_free_export import DEFAULT_SIZE
+from vtonpipe.models.common.random_weights import example_images, randomize_
+from vtonpipe.models.dmvton import WEIGHT_FILES
+from vtonpipe.models.dmvton.checkpoint import load_checkpoint
+from vtonpipe.models.dmvton.definition import MobileAFWM, MobileUNet
+from vtonpipe.models.dmvton.export import export_ir
+
+WEIGHTS_DIR = "tiny-weights"
+
+
+def write_tiny_weights(root: str | os.PathLike, *, seed: int = 0) -> Path:
+    """Write dmvton_pf_warp.pt and dmvton_pf_gen.pt (bare state dicts) under `root`; returns root."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    warp = randomize_(MobileAFWM(), example_images(3, 3, seed=seed), seed, output_std=offset_convs())
+    generator = randomize_(MobileUNet(), example_images(7, seed=seed), seed + 1)
+    for module, name in zip((warp, generator), WEIGHT_FILES):
+        torch.save(module.state_dict(), root / name)
+    return root
+
+
+def build_tiny_ir(out_dir: str | os.PathLike, *, seed: int = 0, height: int = DEFAULT_SIZE[0],
+                  width: int = DEFAULT_SIZE[1], batch: int = 1, prune: float = 0.0) -> Path:
+    """Random weights under `out_dir`/tiny-weights, converted into the IR folder `out_dir` (returned)."""
+    out_dir = Path(out_dir)
+    weights = write_tiny_weights(out_dir / WEIGHTS_DIR, seed=seed)
+    return export_ir(load_checkpoint(weights), out_dir, height=height, width=width, batch=batch, prune=prune,
+                     variant="tiny")
