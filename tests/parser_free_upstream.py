@@ -19,7 +19,6 @@ from types import ModuleType
 import numpy as np
 import torch
 import torch.nn.functional as F
-
 from upstream import extract
 
 DMVTON_REPO = "KiseKloset/DM-VTON"

@@ -2,11 +2,10 @@
 
 import argparse
 
-import numpy as np
 import pytest
 import torch
-
 from parser_free_pairs import pairs
+
 from vtonpipe.errors import ConfigError
 from vtonpipe.models.common.appearance_flow import offset_convs
 from vtonpipe.models.common.random_weights import example_images, randomize_

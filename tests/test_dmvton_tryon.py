@@ -5,15 +5,16 @@ import numpy as np
 import openvino as ov
 import pytest
 import torch
-
 from parser_free_pairs import convert_only_modules_loaded_by_runtime, pairs, rel_l2
 from parser_free_upstream import dmvton_tryon, official_tensors
+
 from vtonpipe.models.common.appearance_flow import ParserFreeTryOn
 from vtonpipe.models.common.parser_free import pair_inputs
+from vtonpipe.models.common.tiny import TINY_WEIGHTS as WEIGHTS_DIR
 from vtonpipe.models.dmvton.checkpoint import load_checkpoint
 from vtonpipe.models.dmvton.export import export_ir
 from vtonpipe.models.dmvton.runtime import DMVTONRuntime
-from vtonpipe.models.dmvton.tiny import WEIGHTS_DIR, build_tiny_ir
+from vtonpipe.models.dmvton.tiny import build_tiny_ir
 
 H, W = 256, 192
 # Upstream snapshot the parity test ran against (tests/upstream.py extracts it at test time).

@@ -3,7 +3,6 @@ against the synthetic dataset's ground truth, and the masks stage reusing them."
 
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 import pytest

@@ -5,14 +5,15 @@ import numpy as np
 import openvino as ov
 import pytest
 import torch
-
 from parser_free_pairs import convert_only_modules_loaded_by_runtime, pairs, rel_l2
 from parser_free_upstream import official_tensors, pfafn_tryon
+
 from vtonpipe.models.common.appearance_flow import ParserFreeTryOn
 from vtonpipe.models.common.parser_free import pair_inputs
+from vtonpipe.models.common.tiny import TINY_WEIGHTS as WEIGHTS_DIR
 from vtonpipe.models.pfafn.checkpoint import load_checkpoint
 from vtonpipe.models.pfafn.runtime import PFAFNRuntime
-from vtonpipe.models.pfafn.tiny import WEIGHTS_DIR, build_tiny_ir
+from vtonpipe.models.pfafn.tiny import build_tiny_ir
 
 H, W = 128, 96
 # Upstream snapshot the parity test ran against (tests/upstream.py extracts it at test time).

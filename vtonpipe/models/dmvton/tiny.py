@@ -14,14 +14,12 @@ import torch
 
 from vtonpipe.models.common.appearance_flow import offset_convs
 from vtonpipe.models.common.parser_free_export import DEFAULT_SIZE
+from vtonpipe.models.common.tiny import TINY_WEIGHTS, phase
 from vtonpipe.models.common.random_weights import example_images, randomize_
 from vtonpipe.models.dmvton import WEIGHT_FILES
 from vtonpipe.models.dmvton.checkpoint import load_checkpoint
 from vtonpipe.models.dmvton.definition import MobileAFWM, MobileUNet
 from vtonpipe.models.dmvton.export import export_ir
-
-WEIGHTS_DIR = "tiny-weights"
-
 
 def write_tiny_weights(root: str | os.PathLike, *, seed: int = 0) -> Path:
     """Write dmvton_pf_warp.pt and dmvton_pf_gen.pt (bare state dicts) under `root`; returns root."""
@@ -38,6 +36,8 @@ def build_tiny_ir(out_dir: str | os.PathLike, *, seed: int = 0, height: int = DE
                   width: int = DEFAULT_SIZE[1], batch: int = 1, prune: float = 0.0) -> Path:
     """Random weights under `out_dir`/tiny-weights, converted into the IR folder `out_dir` (returned)."""
     out_dir = Path(out_dir)
-    weights = write_tiny_weights(out_dir / WEIGHTS_DIR, seed=seed)
-    return export_ir(load_checkpoint(weights), out_dir, height=height, width=width, batch=batch, prune=prune,
-                     variant="tiny")
+    with phase(f"tiny weights written to {out_dir / TINY_WEIGHTS}"):
+        weights = write_tiny_weights(out_dir / TINY_WEIGHTS, seed=seed)
+    with phase(f"converted to OpenVINO IR in {out_dir}"):
+        return export_ir(load_checkpoint(weights), out_dir, height=height, width=width, batch=batch, prune=prune,
+                         variant="tiny")
