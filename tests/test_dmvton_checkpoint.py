@@ -85,7 +85,7 @@ def test_numpy_1_scalar_name_loads(tmp_path, official):
 def test_any_other_global_is_refused(tmp_path, official):
     _, warp_state, gen_state = official
     folder = folder_with(tmp_path, {"model": warp_state, "opt": argparse.Namespace(lr=5e-5)}, gen_state)
-    with pytest.raises(ModelFilesError, match=r"(?s)dmvton_pf_warp\.pt: not a weights-only torch file.*argparse.Namespace"):
+    with pytest.raises(ModelFilesError, match=r"(?s)dmvton_pf_warp\.pt: refused, not a weights-only torch file.*argparse.Namespace"):
         load_checkpoint(folder)
 
 

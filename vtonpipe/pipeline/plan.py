@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,11 @@ class Upstream:
         reasons = {k: f"{t}: {m}" for k, t, m in zip(bad[key].to_pylist(), bad["error_type"].to_pylist(),
                                                      bad["error_message"].to_pylist())}
         return cls(name, key, frozenset(table.filter(ok)[key].to_pylist()), reasons)
+
+    @cached_property
+    def ok_keys(self) -> pa.Array:
+        """The ok keys as an Arrow array (for vectorised membership tests)."""
+        return pa.array(sorted(self.ok), pa.string())
 
     def reason(self, key: str) -> str:
         if key in self.reasons:
@@ -221,8 +227,9 @@ def plan_stage(stage: Stage, out_dir: str, *, retry_failed: bool = False, rerun_
             if name not in plan.upstream:
                 absent_needed.add(name)
                 continue
-            ok = plan.upstream[name].ok
-            ready = np.fromiter((k in ok for k in t[plan.upstream[name].key].to_pylist()), bool, t.num_rows)
+            upstream = plan.upstream[name]
+            ready = pc.fill_null(pc.is_in(t[upstream.key], value_set=upstream.ok_keys), False).to_numpy(
+                zero_copy_only=False)
             blocked |= need & ~ready
         # A recorded missing_input row whose input is still missing stays as it is.
         plan.waiting += int((blocked & (tag == MISSING)).sum())

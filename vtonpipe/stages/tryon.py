@@ -137,8 +137,7 @@ class TryonStage(Stage):
 
     def needs(self, upstream: str, rows: pa.Table) -> np.ndarray:
         """Per pair: does the model read `upstream`'s output (or does the dataset ship it)?"""
-        reuse = self.context.reuse_annotations
-        return np.array([self.spec.needs(upstream, row, reuse) for row in rows.to_pylist()], dtype=bool)
+        return self.spec.needs(upstream, rows, self.context.reuse_annotations)
 
     def setup(self, device: str) -> None:
         from vtonpipe.models.families import runtime_class

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from vtonpipe.datasets.images import load_labels, load_rgb
 from vtonpipe.errors import RowError
@@ -49,8 +51,18 @@ def ships_rendering(row: dict[str, Any]) -> bool:
     return (row.get("ann_densepose") or "").lower().endswith(".jpg")
 
 
-def _ships(*columns: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda row: all(row.get(c) for c in columns)
+def _rendering_shipped(rows: pa.Table) -> np.ndarray:
+    return pc.fill_null(pc.ends_with(pc.utf8_lower(rows["ann_densepose"]), ".jpg"), False).to_numpy(zero_copy_only=False)
+
+
+def _ships(*columns: str) -> Callable[[pa.Table], np.ndarray]:
+    """Rows whose pair names every one of `columns` (a non-empty path)."""
+    def shipped(rows: pa.Table) -> np.ndarray:
+        out = np.ones(rows.num_rows, dtype=bool)
+        for column in columns:
+            out &= pc.fill_null(pc.greater(pc.utf8_length(rows[column]), 0), False).to_numpy(zero_copy_only=False)
+        return out
+    return shipped
 
 
 def agnostic_mask_file(row: dict[str, Any], out_dir: str, reuse: bool) -> str:
@@ -97,21 +109,26 @@ class TryonModel:
 
     name: str
     upstream: tuple[str, ...]  # stage manifests it reads
-    shipped: dict[str, Callable[[dict[str, Any]], bool]]  # upstream -> does the pair's dataset ship it
+    shipped: dict[str, Callable[[pa.Table], np.ndarray]]  # upstream -> per pair row: the dataset ships it
     inputs: Callable[[dict[str, Any], str, bool], Inputs]
     steps: int | None  # default denoising steps; None: a single forward pass
     guidance_scale: float | None
     licence: str
 
-    def needs(self, upstream: str, row: dict[str, Any], reuse: bool) -> bool:
-        return upstream in self.upstream and not (reuse and self.shipped[upstream](row))
+    def needs(self, upstream: str, rows: pa.Table, reuse: bool) -> np.ndarray:
+        """Per pair row: does this model read `upstream`'s output for it?"""
+        if upstream not in self.upstream:
+            return np.zeros(rows.num_rows, dtype=bool)
+        if not reuse:
+            return np.ones(rows.num_rows, dtype=bool)
+        return ~self.shipped[upstream](rows)
 
 
 MODELS = {
     "catvton": TryonModel("catvton", ("masks",), {"masks": _ships("ann_agnostic_mask")}, catvton_inputs, 50, 2.5,
                           "CC BY-NC-SA 4.0 (non-commercial)"),
     "stableviton": TryonModel("stableviton", ("masks", "densepose"),
-                              {"masks": _ships("ann_agnostic", "ann_agnostic_mask"), "densepose": ships_rendering},
+                              {"masks": _ships("ann_agnostic", "ann_agnostic_mask"), "densepose": _rendering_shipped},
                               stableviton_inputs, 50, 1.0, "CC BY-NC-SA 4.0 (non-commercial)"),
     "dmvton": TryonModel("dmvton", ("cloth-mask",), {"cloth-mask": _ships("ann_cloth_mask")}, parser_free_inputs,
                          None, None, "CC BY-NC-SA 4.0 (non-commercial)"),

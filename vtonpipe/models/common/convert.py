@@ -9,6 +9,7 @@ unpickler for detectron2 pickles; plain pickle is never used.
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -43,7 +44,11 @@ def read_checkpoint(path: str | os.PathLike, *, allow_globals: Sequence[Any] = (
         with torch.serialization.safe_globals(list(allow_globals)):
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises pickle, zip and runtime errors alike
-        raise ModelFilesError(f"{path}: not a weights-only torch file ({type(exc).__name__}: {exc})") from None
+        # torch's own text suggests weights_only=False or allow-listing, i.e. trusting the file: not shown.
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        reason = f"it holds the object {found.group(1)}, which a weights file needs not" if found else \
+            f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else 'unreadable'}"
+        raise ModelFilesError(f"{path}: refused, not a weights-only torch file ({reason})") from None
 
 
 def state_dict_of(obj: Any, source: str, *, wrappers: Iterable[str] = ("state_dict", "model"),
