@@ -34,3 +34,24 @@ def ray_local(tmp_path_factory):
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def tiny_ir(tmp_path_factory):
+    """tiny_ir(family, **preset) -> an IR folder of that tiny preset, built once per test session
+    (presets are converted by the real export code; building one costs seconds to a minute)."""
+    from vtonpipe.models.families import family_module, tiny_options
+
+    root = tmp_path_factory.mktemp("tiny-irs")
+    built: dict[tuple, Path] = {}
+
+    def get(family: str, *, seed: int = 0, **preset):
+        options = {**tiny_options(family), **preset}
+        key = (family, seed, tuple(sorted(options.items())))
+        if key not in built:
+            folder = root / f"{family}-{len(built)}"
+            family_module(family, "tiny").build_tiny_ir(folder, seed=seed, **preset)
+            built[key] = folder
+        return built[key]
+
+    return get

@@ -10,15 +10,13 @@ from vtonpipe.models.catvton.definition import UNetDeepStep, UNetShallowStep, UN
 from vtonpipe.models.catvton.latent_cache import LatentCache, sharing_order
 from vtonpipe.models.catvton.reference import reference_tryon
 from vtonpipe.models.catvton.runtime import CatVTONRuntime
-from vtonpipe.models.catvton.tiny import build_tiny_ir
 
 H, W = 64, 48
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("catvton-speed")
-    ir = build_tiny_ir(root, seed=0, height=H, width=W)
+def tiny(tiny_ir):
+    root = ir = tiny_ir("catvton", height=H, width=W)
     return load_checkpoint(root / "tiny-weights", "mix"), CatVTONRuntime(ir)
 
 

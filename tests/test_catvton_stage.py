@@ -18,8 +18,8 @@ OPTIONS = {"steps": 3, "seed": 5, "threads": 1, "reuse_annotations": False}
 
 
 @pytest.fixture(scope="module")
-def ir(tmp_path_factory):
-    return build_tiny_ir(tmp_path_factory.mktemp("catvton-ir"), seed=0)
+def ir(tiny_ir):
+    return tiny_ir("catvton")
 
 
 def write_pair_files(root, rng, n=3):

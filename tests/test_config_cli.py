@@ -83,7 +83,8 @@ def test_cli_devices_prints_ray_flags(capsys, monkeypatch):
 
 def test_help_texts_say_what_runs_first_and_list_config_keys():
     stage_help = build_parser(["tryon"])._subparsers._group_actions[0].choices["tryon"].format_help()
-    assert "Runs after: masks" in stage_help and "steps = 50" in stage_help and "--guidance-scale" in stage_help
+    assert "after masks / densepose / cloth-mask" in stage_help and "--guidance-scale" in stage_help
+    assert "steps = None  (int) denoising steps (default: the model's, 50)" in stage_help
     tiny = build_parser(["models", "tiny"])._subparsers._group_actions[0].choices["models"]
     tiny_help = tiny._subparsers._group_actions[0].choices["tiny"].format_help()
     assert "dataset=lip" in tiny_help and "height=64" in tiny_help
@@ -119,3 +120,31 @@ def test_cli_stage_flags_override_only_when_given(tmp_path):
     args = build_parser([]).parse_args(["tryon", "--config", str(f), "--guidance-scale", "1.5"])
     opts = _config(args, ["tryon"]).stages["tryon"]
     assert opts["steps"] == 7 and opts["guidance_scale"] == 1.5
+
+
+def test_a_stage_whose_every_row_failed_exits_non_zero(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    for folder in ("p", "g"):
+        (tmp_path / folder).mkdir()
+    Image.fromarray(np.full((32, 24, 3), 90, np.uint8)).save(tmp_path / "p" / "p.png")
+    for name in ("g1", "g2"):  # white garments on white: no garment to mask
+        Image.fromarray(np.full((32, 24, 3), 255, np.uint8)).save(tmp_path / "g" / f"{name}.png")
+    out = str(tmp_path / "out")
+    assert main(["ingest", "catalog", "--persons", str(tmp_path / "p"), "--garments", str(tmp_path / "g"),
+                 "--out", out, "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["cloth-mask", "--out", out, "--executor", "local", "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert "every row failed; first errors:" in captured.out and "no_garment" in captured.out
+    assert "every row of cloth-mask failed" in captured.err
+
+
+def test_models_tiny_prints_each_phase(tmp_path, capsys):
+    assert main(["models", "tiny", "lpips", "--out", str(tmp_path / "lpips")]) == 0
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    for phase in ("tiny weights written to", "converted to OpenVINO IR in", "compiled on CPU"):
+        assert phase in text
+    assert (tmp_path / "lpips" / "model.json").is_file()

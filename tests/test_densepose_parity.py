@@ -10,13 +10,12 @@ from vtonpipe.models.densepose.definition import BackboneGraph, BoxGraph, Decode
 from vtonpipe.models.densepose.export import BACKBONE_OUTPUTS
 from vtonpipe.models.densepose.pooling import roi_align
 from vtonpipe.models.densepose.runtime import DensePoseRuntime, _resize_chw, paste_labels
-from vtonpipe.models.densepose.tiny import TINY_FILE, build_tiny_ir
+from vtonpipe.models.densepose.tiny import TINY_FILE
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("densepose")
-    ir = build_tiny_ir(root, seed=0)
+def tiny(tiny_ir):
+    root = ir = tiny_ir("densepose")
     return load_checkpoint(root / "tiny-weights" / TINY_FILE), DensePoseRuntime(ir, threads=1)
 
 

@@ -57,7 +57,7 @@ def world(tmp_path_factory):
     tryon = [{"pair_id": f"paired/{i:05d}_0__{i:05d}_1", "status": "ok", "model_id": "tiny-catvton",
               "stage_version": "2", "params": json.dumps({"steps": 4, "repaint": True}),
               "result_path": f"results/tiny/test/paired/{i:05d}_0__{i:05d}_1.png"} for i in range(5)]
-    write_part(out, "tryon", pa.Table.from_pylist(tryon), new_run_id(), 0)
+    write_part(out, "tryon-tiny", pa.Table.from_pylist(tryon), new_run_id(), 0)
     return {
         "root": root, "out": out, "gt": gt, "res": res, "unpaired": unpaired, "garments": garments,
         "models": root / "models",
@@ -243,9 +243,10 @@ def test_evaluate_demo_writes_one_report_per_mode(world, tmp_path):
     shutil.copytree(world["unpaired"], out / "results" / "catvton" / "test" / "unpaired")
     shutil.copytree(world["models"], out / "models", ignore=shutil.ignore_patterns("tiny-weights"))
     reports = evaluate_demo(out, dataset, progress=False)
-    assert reports["unpaired"][0] == out / "eval" / "catvton" / "test" / "unpaired" / "report.html"
-    assert reports["unpaired"][0].is_file() and reports["unpaired"][1].startswith("unpaired: fid=")
-    assert set(reports) == {"unpaired"}
+    key = ("catvton", "unpaired")
+    assert reports[key][0] == out / "eval" / "catvton" / "test" / "unpaired" / "report.html"
+    assert reports[key][0].is_file() and reports[key][1].startswith("unpaired: fid=")
+    assert set(reports) == {key}
 
 
 # CI installs chromium (.ci/run), so there the test always runs; elsewhere it may be skipped.

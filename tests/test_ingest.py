@@ -181,3 +181,52 @@ def test_same_stem_different_extension_is_reported(tmp_path):
     assert persons["catalog/a"]["status"] == "ok" and persons["catalog/a"]["file_name"] == "a.jpg"
     assert persons["catalog/a.png"]["error_type"] == "duplicate_id"
     assert read_manifest(out, "pairs").num_rows == 1
+
+
+def test_dresscode_persons_carry_the_split_of_their_pairs(tmp_path):
+    root = tmp_path / "dc"
+    for i in range(3):
+        _img(root / "upper_body" / "images" / f"0{i}_0.jpg")
+        _img(root / "upper_body" / "images" / f"0{i}_1.jpg")
+    (root / "upper_body" / "train_pairs.txt").write_text("00_0.jpg 00_1.jpg\n")
+    (root / "upper_body" / "test_pairs_paired.txt").write_text("01_0.jpg 01_1.jpg\n")
+    out = tmp_path / "out"
+    ingest(layouts.scan_dresscode(root), out, progress=False)
+    persons = _rows(out, "persons")
+    assert {k: r["split"] for k, r in persons.items()} == {
+        "upper_body/00_0": "train", "upper_body/01_0": "test", "upper_body/02_0": ""}
+
+
+def test_vitonhd_default_is_the_test_split(tmp_path, capsys):
+    from vtonpipe.cli import build_parser, main
+
+    for split in ("train", "test"):
+        _img(tmp_path / "v" / split / "image" / f"{split}_00.jpg")
+        _img(tmp_path / "v" / split / "cloth" / f"{split}_00.jpg")
+    assert main(["ingest", "vitonhd", str(tmp_path / "v"), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    assert set(_rows(tmp_path / "out", "persons")) == {"test/test_00"}
+    help_text = " ".join(build_parser(["ingest"])._subparsers._group_actions[0].choices["ingest"].format_help().split())
+    assert "(default: test, the evaluation split; use train,test" in help_text
+
+
+def test_exif_orientation_is_applied_and_recorded(tmp_path):
+    from vtonpipe.datasets.images import load_rgb
+
+    image = Image.fromarray(np.zeros((20, 40, 3), np.uint8))  # stored landscape
+    exif = Image.Exif()
+    exif[0x0112] = 6  # a phone's "rotate 90 clockwise"
+    (tmp_path / "p").mkdir()
+    image.save(tmp_path / "p" / "phone.jpg", exif=exif)
+    _img(tmp_path / "g" / "g.png")
+    out = tmp_path / "out"
+    ingest(layouts.scan_catalog(tmp_path / "p", tmp_path / "g", "upper"), out, progress=False)
+    row = _rows(out, "persons")["catalog/phone"]
+    assert (row["orientation"], row["width"], row["height"]) == (6, 20, 40)
+    assert load_rgb(tmp_path / "p" / "phone.jpg").shape == (40, 20, 3)  # read upright
+
+
+def test_a_pairs_line_with_three_columns_is_a_bad_line(tmp_path):
+    f = tmp_path / "pairs.txt"
+    f.write_text("a.jpg b.jpg c.jpg\na.jpg b.jpg\n")
+    lines, problems = read_pairs_file(f)
+    assert len(lines) == 1 and [p.error_type for p in problems] == ["bad_pairs_line"]

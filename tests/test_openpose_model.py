@@ -25,7 +25,7 @@ from vtonpipe.models.openpose.definition import BodyPoseConfig, BodyPoseNet
 from vtonpipe.models.openpose.export import add_convert_arguments, convert_from_args, export_ir
 from vtonpipe.models.openpose.resize import network_input
 from vtonpipe.models.openpose.runtime import OpenPoseRuntime
-from vtonpipe.models.openpose.tiny import build_tiny_ir, write_tiny_weights
+from vtonpipe.models.openpose.tiny import write_tiny_weights
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*LeafSpec.*:FutureWarning")
 
@@ -46,8 +46,8 @@ def official_ir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def tiny_ir(tmp_path_factory):
-    return build_tiny_ir(tmp_path_factory.mktemp("openpose-tiny"))
+def openpose_tiny(tiny_ir):
+    return tiny_ir("openpose")
 
 
 def test_protocol():
@@ -99,15 +99,15 @@ def _relative_l2(runtime: OpenPoseRuntime, model: BodyPoseNet, width: int) -> fl
                for got, ref in ((heatmaps, ref_heatmaps), (pafs, ref_pafs)))
 
 
-def test_ir_matches_torch(official_ir, tiny_ir):
+def test_ir_matches_torch(official_ir, openpose_tiny):
     weights, model, ir_dir = official_ir
     info = json.loads((ir_dir / "model.json").read_text())
     assert info["family"] == "openpose" and info["inputs"] == {IR_NAME: {"image": [1, 3, 184, 144]}}
     assert WEIGHTS_FILE in info["sources"]
     assert _relative_l2(OpenPoseRuntime(ir_dir, threads=2), model, 144) < 1e-4
     # The tiny preset, at its static shape and reshaped to other widths.
-    tiny = OpenPoseRuntime(tiny_ir, threads=2, compiled_sizes=2)
-    tiny_model = load_checkpoint(tiny_ir / "tiny-weights" / WEIGHTS_FILE)
+    tiny = OpenPoseRuntime(openpose_tiny, threads=2, compiled_sizes=2)
+    tiny_model = load_checkpoint(openpose_tiny / "tiny-weights" / WEIGHTS_FILE)
     for width in (144, 200, 96):
         assert _relative_l2(tiny, tiny_model, width) < 1e-4
     assert list(tiny._requests) == [(184, 200), (184, 96)]  # the compile cache keeps the last two
@@ -131,8 +131,8 @@ def test_estimator_matches_upstream_body(official_ir, variant, size, tmp_path):
     assert np.abs(person.xy - ref_xy).max() <= 1
 
 
-def test_tiny_preset_finds_the_synthetic_person(tiny_ir):
-    runtime = OpenPoseRuntime(tiny_ir, threads=2)
+def test_tiny_preset_finds_the_synthetic_person(openpose_tiny):
+    runtime = OpenPoseRuntime(openpose_tiny, threads=2)
     for size in ((256, 192), (1024, 768)):
         people = runtime(_person_bgr(*size, 0))
         assert len(people) == 1 and people[0].found.all()
@@ -142,10 +142,10 @@ def test_tiny_preset_finds_the_synthetic_person(tiny_ir):
     assert runtime(np.full((256, 192, 3), 235, np.uint8))  # the template ignores content
 
 
-def test_pose_to_vitonhd_files(tiny_ir, tmp_path):
+def test_pose_to_vitonhd_files(openpose_tiny, tmp_path):
     """Tiny-preset keypoints -> BODY_25 JSON -> the loaders' reading -> HR-VITON's agnostic."""
     person = draw_person(np.random.default_rng([7, 1]), 512, 384)
-    found = OpenPoseRuntime(tiny_ir, threads=2)(np.ascontiguousarray(person.image[:, :, ::-1]))
+    found = OpenPoseRuntime(openpose_tiny, threads=2)(np.ascontiguousarray(person.image[:, :, ::-1]))
     path = write_openpose_json(tmp_path / "00001_00_keypoints.json", [p.keypoints() for p in found])
     out = hrviton_agnostic(person.image, person.cihp, read_pose(path))
     assert 0.05 < (out.mask > 0).mean() < 0.5
@@ -173,7 +173,7 @@ print(len(people), ",".join(m for m in ("torch", "torchvision", "safetensors") i
 """
 
 
-def test_runtime_imports_no_torch(tiny_ir):
-    out = subprocess.run([sys.executable, "-c", _NO_TORCH, str(tiny_ir)], capture_output=True, text=True, check=True)
+def test_runtime_imports_no_torch(openpose_tiny):
+    out = subprocess.run([sys.executable, "-c", _NO_TORCH, str(openpose_tiny)], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["1"], out.stdout
     assert network_input(np.zeros((8, 8, 3), np.uint8), "controlnet11")[1].padded == (184, 184)

@@ -15,7 +15,6 @@ from vtonpipe.config import Config
 from vtonpipe.datasets import layouts
 from vtonpipe.datasets.ingest import ingest
 from vtonpipe.datasets.synthetic import write_synthetic_vitonhd
-from vtonpipe.demo import build_demo_models
 from vtonpipe.manifests.io import read_manifest
 from vtonpipe.pipeline.run import run_stages
 from vtonpipe.stages import default_chain, manifest_keys
@@ -23,8 +22,13 @@ from vtonpipe.stages import default_chain, manifest_keys
 PIPELINE_ORDER = ["densepose", "parse", "masks", "cloth-mask", "tryon-catvton"]
 
 
+# The IR folders `run` needs for CatVTON (the stages' default folder names), from the session's cache.
+E2E_MODELS = {"densepose": ("densepose", {}), "schp-lip": ("schp", {"dataset": "lip"}),
+              "schp-atr": ("schp", {"dataset": "atr"}), "catvton": ("catvton", {})}
+
+
 @pytest.fixture(scope="module")
-def pipeline_run(ray_local, tmp_path_factory):
+def pipeline_run(ray_local, tmp_path_factory, tiny_ir):
     root = tmp_path_factory.mktemp("e2e")
     dataset = write_synthetic_vitonhd(root / "dataset", n_persons=4, n_garments=3, height=128, width=96, seed=1)
     image_dir = dataset / "test" / "image"
@@ -33,7 +37,9 @@ def pipeline_run(ray_local, tmp_path_factory):
     with open(dataset / "test_pairs.txt", "a") as f:
         f.write("00097_00.jpg 00001_00.jpg\n00000_00.jpg 00042_00.jpg\n../00000_00.jpg 00001_00.jpg\n")
     out = root / "out"
-    build_demo_models(root / "models")
+    (root / "models").mkdir()
+    for name, (family, preset) in E2E_MODELS.items():
+        (root / "models" / name).symlink_to(tiny_ir(family, **preset))
     ingest(layouts.scan_vitonhd(dataset, ("test",)), out, progress=False)
     cfg = Config(out=str(out), models_dir=str(root / "models"), stages={"tryon": {"steps": 2}})
     summaries = run_stages(cfg, default_chain(cfg), progress=False, command="e2e", skip_unneeded=False)

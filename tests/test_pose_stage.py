@@ -16,17 +16,14 @@ from vtonpipe.datasets.ingest import ingest
 from vtonpipe.datasets.openpose import read_pose, write_openpose_json
 from vtonpipe.datasets.synthetic import write_synthetic_vitonhd
 from vtonpipe.manifests.io import new_run_id, read_manifest
-from vtonpipe.models.openpose.tiny import build_tiny_ir
 from vtonpipe.pipeline.executors import LocalExecutor
 from vtonpipe.pipeline.run import run_stage
 from vtonpipe.stages import make_stage
 
 
 @pytest.fixture(scope="module")
-def irs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("openpose")
-    return {"template": build_tiny_ir(root / "template", seed=0), "random": build_tiny_ir(root / "random", seed=0,
-                                                                                         template=False)}
+def irs(tiny_ir):
+    return {"template": tiny_ir("openpose"), "random": tiny_ir("openpose", template=False)}
 
 
 @pytest.fixture

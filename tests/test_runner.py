@@ -260,3 +260,18 @@ def test_ctrl_c_is_recorded_in_run_json(tmp_path, monkeypatch):
     (echo,) = run["stages"]
     assert echo["interrupted"] and echo["ok"] == 4 and run["command"] == "echo"
     assert len(_raw_keys(out, "echo")) == 4  # the rows finished before Ctrl-C are kept
+
+
+def test_report_shows_progress_stale_rows_and_reasons(tmp_path, capsys, monkeypatch):
+    from vtonpipe import stages
+    from vtonpipe.pipeline.report import print_report
+
+    monkeypatch.setitem(stages.STAGES, "echo", "fake_stages:EchoStage")
+    out = _catalog(tmp_path, ["a", "b", "bad1"])
+    _run(make_stage(EchoStage, str(out), tag="a"), out)
+    _run(make_stage(EchoStage, str(out), tag="b"), out, rerun_stale=True)  # redoes a and b, not the error
+    print_report(str(out))
+    echo = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("echo"))
+    assert "2/3 ok" in echo and "1 error" in echo and "1 stale" in echo
+    print_report(str(out))
+    assert "1 x bad_row: bad1 is marked bad" in capsys.readouterr().out

@@ -16,7 +16,7 @@ from vtonpipe.models.schp.checkpoint import OFFICIAL_FILES, load_checkpoint, rea
 from vtonpipe.models.schp.definition import SCHPConfig, SCHPNet, SCHPParser
 from vtonpipe.models.schp.export import add_convert_arguments, convert_from_args
 from vtonpipe.models.schp.runtime import SCHPRuntime
-from vtonpipe.models.schp.tiny import TINY_INPUT_SIZE, build_tiny_ir, write_tiny_weights
+from vtonpipe.models.schp.tiny import TINY_INPUT_SIZE, write_tiny_weights
 
 # torch.export inside ov.convert_model trips a torch-internal pytree deprecation.
 pytestmark = pytest.mark.filterwarnings("ignore:.*LeafSpec.*:FutureWarning")
@@ -58,9 +58,8 @@ def _person_like_image(height: int, width: int, seed: int = 0) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def tiny_lip(tmp_path_factory):
-    root = tmp_path_factory.mktemp("schp-lip")
-    ir = build_tiny_ir(root, seed=0, dataset="lip")
+def tiny_lip(tiny_ir):
+    root = ir = tiny_ir("schp", dataset="lip")
     return root / "tiny-weights" / OFFICIAL_FILES["lip"], ir
 
 

@@ -56,8 +56,9 @@ def _stage_help(name: str) -> tuple[str, str]:
 
     cls = stage_class(name)
     doc = (cls.__doc__ or name).strip()
-    before = f"Runs after: {', '.join(cls.upstream)} (or the dataset's own files)." if cls.upstream else \
-        f"Runs on the {cls.input} manifest from `vtonpipe ingest`."
+    before = (f"Runs on the {cls.input} manifest from `vtonpipe ingest`, after "
+              f"{' / '.join(cls.upstream)} where its options read their output (or the dataset ships it).")\
+        if cls.upstream else f"Runs on the {cls.input} manifest from `vtonpipe ingest`."
     keys = option_table(cls.Options)
     description = f"{doc}\n\n{before}\n" + (f"\nConfig keys ([stages.{name}] in --config):\n{keys}\n" if keys else "")
     return doc.splitlines()[0], description
@@ -226,9 +227,15 @@ def build_tiny(family: str, out: str, seed: int, kw: list[str]) -> None:
             options[key] = _preset_value(text, allowed[key])
         except ConfigError as exc:
             raise ConfigError(f"--kw {key}: {exc}") from None
-    logging.basicConfig(format="  %(message)s")
-    logging.getLogger("vtonpipe.models").setLevel(logging.INFO)
-    ir = family_module(family, "tiny").build_tiny_ir(out, seed=seed, **options)
+    log = logging.getLogger("vtonpipe.models")
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        ir = family_module(family, "tiny").build_tiny_ir(out, seed=seed, **options)
+    finally:
+        log.removeHandler(handler)
     start = time.perf_counter()
     runtime_class(family)(ir)
     print(f"  compiled on CPU ({time.perf_counter() - start:.1f} s)")

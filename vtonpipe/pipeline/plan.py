@@ -200,7 +200,9 @@ def plan_stage(stage: Stage, out_dir: str, *, retry_failed: bool = False, rerun_
     replaced = _superseded(files, stage.key)
     absent_needed: set[str] = set()
     for path, group, t in ((p, i, t) for p in files for i, t in row_groups(p, [*plan.probe_columns, "status"])):
-        current = pc.fill_null(pc.equal(t["status"], "ok"), False).to_numpy(zero_copy_only=False)
+        # Rows are work when ok; a manifest without a status column (a plain listing) is all work.
+        current = pc.fill_null(pc.equal(t["status"], "ok"), False).to_numpy(zero_copy_only=False) \
+            if "status" in pq.read_schema(path).names else np.ones(t.num_rows, dtype=bool)
         if replaced is not None:
             current &= ~replaced[(path, group)]
         rows = np.flatnonzero(current).astype(np.int32)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from vtonpipe.errors import ConfigError
@@ -20,7 +21,9 @@ def _reasons(table) -> list[str]:
     errs = table.filter(pc.is_valid(table["error_type"]))
     if not errs.num_rows:
         return []
-    agg = errs.group_by("error_type").aggregate([("error_type", "count"), ("error_message", "first")])
+    errs = pa.table({name: pc.cast(errs[name], pa.string()) if name in errs.column_names else pa.nulls(errs.num_rows, pa.string())
+                     for name in ("error_type", "error_message")})
+    agg = errs.group_by("error_type", use_threads=False).aggregate([("error_type", "count"), ("error_message", "first")])
     rows = sorted(zip(agg["error_type_count"].to_pylist(), agg["error_type"].to_pylist(),
                       agg["error_message_first"].to_pylist()), reverse=True)
     lines = []
@@ -32,15 +35,25 @@ def _reasons(table) -> list[str]:
     return lines
 
 
-def _stale(table, version: str) -> int:
-    """Rows made by another stage version than this install's."""
-    if "stage_version" not in table.column_names:
+SETTINGS = ("stage_version", "model_id", "params")
+
+
+def _stale(table) -> int:
+    """Rows made with another stage version, model or result-shaping options than the newest row."""
+    columns = [c for c in SETTINGS if c in table.column_names]
+    if not columns or "created_at" not in table.column_names or table.num_rows == 0:
         return 0
-    return int(pc.sum(pc.fill_null(pc.not_equal(table["stage_version"], version), False)).as_py() or 0)
+    newest = table.take([pc.index(table["created_at"], pc.max(table["created_at"])).as_py()]).to_pylist()[0]
+    differs = None
+    for column in columns:
+        other = pc.invert(pc.fill_null(pc.equal(table[column], newest[column]), newest[column] is None))
+        differs = other if differs is None else pc.or_(differs, other)
+    return int(pc.sum(differs).as_py() or 0)
 
 
 def print_report(out_dir: str) -> None:
     """Print the report of output folder `out_dir` (ConfigError when it holds no manifest)."""
+    columns = ["status", "error_type", "error_message", "created_at", *SETTINGS]
     from vtonpipe.stages import STAGES, stage_class
 
     if not (Path(out_dir) / "manifests").is_dir():
@@ -65,14 +78,16 @@ def print_report(out_dir: str) -> None:
         table = read_manifest(out_dir, name, key=cls.key)
         if table is None:
             continue
+        table = table.select([c for c in [cls.key, *columns] if c in table.column_names])
         counts = status_counts(table)
         total = inputs.get(cls.input)
         progress = f"{counts.get('ok', 0)}/{total} ok" if total is not None else f"{counts.get('ok', 0)} ok"
         others = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()) if k != "ok")
-        stale = _stale(table, cls.version)
+        stale = _stale(table)
         extra = [others] if others else []
         if stale:
-            extra.append(f"{stale} stale (older stage version; --rerun-stale redoes them)")
+            extra.append(f"{stale} stale (made with another model, version or options than the newest rows; "
+                         "--rerun-stale redoes them)")
         print(f"{name:<11} {progress:>15}  " + "; ".join(extra))
         for line in _reasons(table):
             print(f"{'':<11}{line}")
