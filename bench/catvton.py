@@ -34,7 +34,7 @@ from bench.timing import (  # noqa: E402
     sgemm_peak_gflops,
 )
 from vtonpipe.models.catvton.definition import UNetStep, build_unet  # noqa: E402
-from vtonpipe.models.catvton.export import quantize_unet_model  # noqa: E402
+from vtonpipe.models.common.quantize import quantize_ptq  # noqa: E402
 from vtonpipe.models.catvton.tiny import TINY_UNET  # noqa: E402
 from vtonpipe.models.common.convert import to_openvino  # noqa: E402
 
@@ -91,7 +91,7 @@ def main() -> None:
         samples = [{"sample": rng.standard_normal(shape).astype(np.float32), "timestep": np.array([t], np.float32)}
                    for t in np.linspace(981, 1, args.calib_samples)]
         start = time.perf_counter()
-        quantized = quantize_unet_model(model, samples)
+        quantized = quantize_ptq(model, samples)
         quant_s = time.perf_counter() - start
         del compiled
         compiled_int8 = core.compile_model(quantized, "CPU", config)

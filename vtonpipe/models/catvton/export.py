@@ -17,9 +17,6 @@ unet_shallow stays fp32.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,6 +37,7 @@ from vtonpipe.models.catvton.definition import (
 )
 from vtonpipe.models.common.convert import to_openvino
 from vtonpipe.models.common.ir import save_ir, write_model_json
+from vtonpipe.models.common.quantize import quantize_ptq, replace_ir
 
 Pair = tuple[np.ndarray, np.ndarray, np.ndarray]  # person, garment, mask
 
@@ -157,25 +155,10 @@ def calibration_inputs(ir_dir: Path, pairs: list[Pair], steps: int, seed: int = 
     return captured
 
 
-def quantize_unet_model(model: ov.Model, samples: list[dict[str, np.ndarray]], *, quantize_attention: bool = False) -> ov.Model:
-    """NNCF INT8 post-training quantization of a UNet IR calibrated on `samples`."""
-    import nncf
-
-    # The fused attention kernel got slower once quantized on CPUs without VNNI (measurements.md).
-    ignored = None if quantize_attention else nncf.IgnoredScope(types=["ScaledDotProductAttention"], validate=False)
-    return nncf.quantize(
-        model,
-        nncf.Dataset(samples),
-        subset_size=len(samples),
-        model_type=nncf.ModelType.TRANSFORMER,
-        ignored_scope=ignored,
-    )
-
-
 def quantize_unet(ir_dir: Path, samples: list[dict[str, np.ndarray]], *, quantize_attention: bool = False) -> None:
     """Replace unet.xml by its INT8 PTQ version."""
     model = ov.Core().read_model(ir_dir / "unet.xml")
-    _replace_ir(quantize_unet_model(model, samples, quantize_attention=quantize_attention), ir_dir / "unet")
+    replace_ir(quantize_ptq(model, samples, quantize_attention=quantize_attention), ir_dir / "unet")
 
 
 def compress_vae(ir_dir: Path, mode: str) -> None:
@@ -188,18 +171,7 @@ def compress_vae(ir_dir: Path, mode: str) -> None:
     }
     for name in ("vae_encoder", "vae_decoder"):
         model = ov.Core().read_model(ir_dir / f"{name}.xml")
-        _replace_ir(nncf.compress_weights(model, **modes[mode]), ir_dir / name)
-
-
-def _replace_ir(model: ov.Model, stem: Path) -> None:
-    # Save beside, then swap: a reader never sees half an IR and the old .bin is not mapped while written.
-    tmp = Path(tempfile.mkdtemp(dir=stem.parent, prefix=".ir-"))
-    try:
-        save_ir(model, tmp / stem.name, compress_to_fp16=False)
-        for suffix in (".xml", ".bin"):
-            os.replace(tmp / f"{stem.name}{suffix}", stem.with_suffix(suffix))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        replace_ir(nncf.compress_weights(model, **modes[mode]), ir_dir / name)
 
 
 def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
