@@ -133,11 +133,14 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=2, help="pairs through the stage-like loop")
     parser.add_argument("--stage-steps", type=int, default=1, help="denoising steps of each stage-loop pair")
     parser.add_argument("--ir", type=Path, help="IR folder to reuse or convert into (default: a temporary one)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(),
+                        help="threads of both (default: all CPUs); OpenVINO runs them unpinned, as a stage does")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     preset = "tiny" if args.quick else "sd15"
     height, width = PRESETS[preset][2]
     print(f"CatVTON end to end, {preset} random weights at {height}x{width}, {args.steps} steps, guidance 2.5, eta 1; "
-          f"torch {torch.__version__} ({torch.get_num_threads()} threads), OpenVINO {ov.__version__}; "
+          f"torch {torch.__version__} and OpenVINO {ov.__version__}, {args.threads} threads each; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
 
     weights = random_weights(preset)
@@ -145,7 +148,7 @@ def main() -> None:
         ir = ir_folder(lambda: weights, args.ir or Path(tmp) / "ir", height, width)
         pair = test_pair(height, width)
 
-        rt = CatVTONRuntime(ir)
+        rt = CatVTONRuntime(ir, threads=args.threads)
         ov_times = time_runtime_calls(rt)
         torch_times = time_torch_calls(weights)
         rt.compiled("unet", 2 * rt.batch)  # compiled before timing

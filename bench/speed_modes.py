@@ -120,11 +120,14 @@ def main() -> None:
     parser.add_argument("--ir", type=Path, help="full-size IR folder to reuse or convert into")
     parser.add_argument("--tiny-ir", type=Path, help="tiny IR folder to reuse or convert into")
     parser.add_argument("--no-validate", action="store_true", help="skip the end-to-end run at full size")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(),
+                        help="OpenVINO threads (default: all CPUs), unpinned as a stage runs them")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         tiny_h, tiny_w = PRESETS["tiny"][2]
-        tiny = CatVTONRuntime(ir_folder(lambda: random_weights("tiny"), args.tiny_ir or Path(tmp) / "tiny", tiny_h, tiny_w))
+        tiny = CatVTONRuntime(ir_folder(lambda: random_weights("tiny"), args.tiny_ir or Path(tmp) / "tiny", tiny_h, tiny_w),
+                              threads=args.threads)
         pairs = catalog(args.persons, args.garments, 96, 72)
         n = len(pairs[0])
         print(f"fidelity: {n} pairs ({args.persons} persons x {args.garments} garments) on tiny random weights")
@@ -142,7 +145,8 @@ def main() -> None:
         if args.quick:
             big = tiny
         else:
-            big = CatVTONRuntime(ir_folder(lambda: random_weights(preset), args.ir or Path(tmp) / "sd15", height, width))
+            big = CatVTONRuntime(ir_folder(lambda: random_weights(preset), args.ir or Path(tmp) / "sd15", height, width),
+                                 threads=args.threads)
         needed = set().union(*(calls.keys() for _, calls in results.values()))
         costs = call_costs(big, needed, args.repeats)
 
