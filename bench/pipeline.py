@@ -7,10 +7,11 @@ at the default settings (DDIM, guidance 2.5, eta 1); then the stage overhead.
 
 Both pipelines run `--steps` denoising steps end to end, `--rounds` times, alternating (OpenVINO,
 torch, OpenVINO, torch ...) so that load from other processes falls on both alike; every model
-call is timed. The tables take the best round and the fastest call of each model (the least
-disturbed); a 50-step time is composed from those per-call times as encode + decode + 50 x UNet
-call + the rest of the best round (a measured 50-step run costs about 13 minutes per pipeline
-here); the table says which figures are measured and which composed.
+call is timed. The speed-up at `--steps` is the median over rounds of each round's torch/OpenVINO
+time ratio (a paired comparison: slow drifts of the machine's load cancel). A 50-step time is
+composed from the median per-call times as encode + decode + 50 x UNet call + the rest of a round
+(a measured 50-step run costs about 13 minutes per pipeline here); the table says which figures
+are measured and which composed.
 Stage overhead: `--pairs` pairs through a tryon-stage-like loop (load PNGs, preprocess, run,
 save PNG) against the sum of the model calls inside it.
 """
@@ -99,14 +100,16 @@ def end_to_end(run, times: CallTimes) -> dict:
 
 
 def summary(name: str, runs: list[dict], steps: int) -> dict:
-    """Best round, fastest call of each model, and the 50-step time composed from them."""
-    unet = min(t for run in runs for t in run["calls"]["unet"])
-    encode = min(sum(run["calls"]["vae_encoder"]) for run in runs)
-    decode = min(sum(run["calls"]["vae_decoder"]) for run in runs)
-    other = min(run["total"] - sum(sum(v) for v in run["calls"].values()) for run in runs)
-    return {"name": name, "best": min(run["total"] for run in runs), "median": statistics.median(r["total"] for r in runs),
+    """Median round, median call of each model, and the 50-step time composed from them."""
+    def median_call(label: str, per_run) -> float:
+        return statistics.median(per_run(run["calls"][label]) for run in runs)
+
+    unet = statistics.median(t for run in runs for t in run["calls"]["unet"])
+    encode, decode = median_call("vae_encoder", sum), median_call("vae_decoder", sum)
+    other = statistics.median(run["total"] - sum(sum(v) for v in run["calls"].values()) for run in runs)
+    return {"name": name, "median": statistics.median(r["total"] for r in runs), "best": min(r["total"] for r in runs),
             "unet": unet, "encode": encode, "decode": decode, "other": other,
-            "composed": encode + decode + steps * unet + other, "total50": encode + decode + 50 * unet + other}
+            "total50": encode + decode + 50 * unet + other}
 
 
 def stage_loop(rt: CatVTONRuntime, times: CallTimes, pair, n: int, steps: int, folder: Path) -> tuple[float, float]:
@@ -129,7 +132,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny preset (checks the script, times nothing real)")
     parser.add_argument("--steps", type=int, default=2, help="denoising steps of the measured runs")
-    parser.add_argument("--rounds", type=int, default=2, help="alternating runs of each pipeline")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each pipeline")
     parser.add_argument("--pairs", type=int, default=2, help="pairs through the stage-like loop")
     parser.add_argument("--stage-steps", type=int, default=1, help="denoising steps of each stage-loop pair")
     parser.add_argument("--ir", type=Path, help="IR folder to reuse or convert into (default: a temporary one)")
@@ -167,16 +170,17 @@ def main() -> None:
         loop_s, model_s = stage_loop(rt, ov_times, pair, args.pairs, args.stage_steps, Path(tmp) / "stage")
 
     print(f"\nsame weights and noise: the two images differ by at most {diff} levels of 255\n")
-    print(f"| pipeline | {args.steps} steps s, best of {args.rounds} (median) | UNet call s | VAE encode s | "
-          f"VAE decode s | other s | {args.steps} steps s composed | 50 steps s composed |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"| pipeline | {args.steps} steps s, median of {args.rounds} (best) | UNet call s | VAE encode s | "
+          f"VAE decode s | other s | 50 steps s composed |")
+    print("|---|---|---|---|---|---|---|")
     for row in (ref, ours):
-        print(f"| {row['name']} | {row['best']:.1f} ({row['median']:.1f}) | {row['unet']:.2f} | {row['encode']:.2f} | "
-              f"{row['decode']:.2f} | {row['other']:.2f} | {row['composed']:.1f} | {row['total50']:.0f} |")
-    print(f"\nOpenVINO / torch speed-up per pair: {ref['best'] / ours['best']:.2f}x at {args.steps} steps (measured, "
-          f"best rounds), {ref['total50'] / ours['total50']:.2f}x at 50 steps (composed from the fastest calls); "
-          f"UNet call {ref['unet'] / ours['unet']:.2f}x, encode {ref['encode'] / ours['encode']:.2f}x, "
-          f"decode {ref['decode'] / ours['decode']:.2f}x")
+        print(f"| {row['name']} | {row['median']:.1f} ({row['best']:.1f}) | {row['unet']:.2f} | {row['encode']:.2f} | "
+              f"{row['decode']:.2f} | {row['other']:.2f} | {row['total50']:.0f} |")
+    paired = [r["total"] / o["total"] for r, o in zip(ref_runs, ov_runs)]
+    print(f"\nOpenVINO / torch speed-up per pair: {statistics.median(paired):.2f}x at {args.steps} steps (measured: median "
+          f"of the rounds' ratios {', '.join(f'{x:.2f}' for x in paired)}), {ref['total50'] / ours['total50']:.2f}x at 50 "
+          f"steps (composed from median per-call times); per call: UNet {ref['unet'] / ours['unet']:.2f}x, "
+          f"encode {ref['encode'] / ours['encode']:.2f}x, decode {ref['decode'] / ours['decode']:.2f}x")
     overhead = loop_s - model_s
     print(f"\nstage-like loop: {args.pairs} pairs in {loop_s:.2f} s, model calls {model_s:.2f} s, overhead {overhead:.3f} s "
           f"= {100 * overhead / model_s:.2f}% of model time at {args.stage_steps} steps a pair (more steps amortize the "

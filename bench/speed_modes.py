@@ -7,7 +7,7 @@ mode's renders move from the default's (SSIM, mean absolute difference) on the t
 
 Each mode runs every pair of a small catalog (persons x garments) through the runtime on tiny
 weights, which gives its renders and its exact IR call counts per pair. Seconds per pair are
-those call counts times per-call costs measured at full size (fastest of --repeats calls after a
+those call counts times per-call costs measured at full size (median of --repeats calls after a
 warm-up call, the IRs called in turn): model time, extrapolated rather than run end to end, since the default alone
 takes about 13 minutes a pair here. One mode is then run end to end at full size to compare the
 measured time with the prediction. LPIPS is not reported: with random weights it is as
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -88,7 +89,7 @@ def render(rt: CatVTONRuntime, pairs, options: dict, keyed: bool) -> tuple[list[
 
 
 def call_costs(rt: CatVTONRuntime, needed: set[tuple[str, int]], repeats: int) -> dict[tuple[str, int], float]:
-    """Fastest of `repeats` calls of each (IR, batch) after a warm-up call, the IRs taken in turn
+    """Median of `repeats` calls of each (IR, batch) after a warm-up call, the IRs taken in turn
     so that load from other processes falls on all of them alike."""
     rng = np.random.default_rng(0)
     keys = sorted(needed)
@@ -108,7 +109,7 @@ def call_costs(rt: CatVTONRuntime, needed: set[tuple[str, int]], repeats: int) -
                 times[key].append(time.perf_counter() - start)
         print(f"  round {r}: " + ", ".join(f"{n}@{b} {times[(n, b)][-1]:.2f} s" for n, b in keys) if r else "  warm-up done",
               flush=True)
-    return {key: min(v) for key, v in times.items()}
+    return {key: statistics.median(v) for key, v in times.items()}
 
 
 def main() -> None:
