@@ -150,3 +150,18 @@ def test_options_of_another_model_are_refused(tmp_path, ir):
     stage = stage_for(TryonStage, str(tmp_path), model="dmvton", steps=10)
     with pytest.raises(ConfigError, match="steps does not apply to dmvton"):
         stage.check()
+
+
+def test_catalog_rows_share_encodings_across_batches(tmp_path, ir, rows):
+    """A catalog run (every person with every garment, one pair per batch, in ingest order: person
+    outer) with share_latents encodes each person and each garment once per actor."""
+    catalog = [{**p, "garment_id": g["garment_id"], "garment_image": g["garment_image"],
+                "garment_stem": g["garment_stem"], "pair_id": f"unpaired/{p['person_stem']}__{g['garment_stem']}"}
+               for p in rows for g in rows]
+    stage = make_stage(tmp_path / "out", ir, share_latents=True)
+    stage.runtime.calls.clear()
+    out = [r for row in catalog for r in stage.process_batch([row])]
+    assert [r["status"] for r in out] == ["ok"] * 9
+    encodings = sum(n for (model, _), n in stage.runtime.calls.items() if model == "vae_encoder")
+    # 9 pairs need 18 encodings without sharing: 3 persons + 3 garments with it.
+    assert encodings == 6 and stage.runtime.latent_cache.hits == 12
