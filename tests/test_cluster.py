@@ -40,7 +40,23 @@ cluster.shutdown()
 """
 
 
-def test_three_node_cluster_runs_without_flags(tmp_path):
+_QUIET_CHILD = """
+import sys
+from fake_stages import EchoStage
+from vtonpipe.config import Config
+from vtonpipe.pipeline.executors import RayDataExecutor
+from vtonpipe.pipeline.run import run_stage
+from vtonpipe.stages import make_stage
+
+out = sys.argv[1]
+config = Config(out=out, workers=1, cpu_slots=1)
+summary = run_stage(make_stage(EchoStage, out), config, "echo", RayDataExecutor(config), progress=False)
+print(summary.ok)
+"""
+
+
+def run_child(tmp_path, code: str, env: dict[str, str]) -> tuple[Path, subprocess.CompletedProcess]:
+    """Six catalog persons ingested under tmp_path/out, then `code` run on them in a fresh Python."""
     (tmp_path / "p").mkdir()
     (tmp_path / "g").mkdir()
     for i in range(6):
@@ -49,10 +65,23 @@ def test_three_node_cluster_runs_without_flags(tmp_path):
     out = tmp_path / "out"
     ingest(layouts.scan_catalog(tmp_path / "p", tmp_path / "g", "upper"), out, progress=False)
     tests = str(Path(__file__).parent)
-    env = {**os.environ, "VTONPIPE_DEVICES": "CPU,GPU.0",  # every node has one GPU.0
-           "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, "-c", _CHILD, str(out)], env=env, capture_output=True, text=True,
+    env = {**os.environ, **env, "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}
+    env.pop("RAY_BACKEND_LOG_LEVEL", None)
+    done = subprocess.run([sys.executable, "-c", code, str(out)], env=env, capture_output=True, text=True,
                           timeout=600)
+    return out, done
+
+
+def test_embedded_ray_run_prints_no_ray_log_lines(tmp_path):
+    _, done = run_child(tmp_path, _QUIET_CHILD, {})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["6"]
+    for noise in ("logging.cc", "(raylet)", "core_worker", "constructor arguments", "WARNING", "Warning"):
+        assert noise not in done.stderr, done.stderr[-3000:]
+
+
+def test_three_node_cluster_runs_without_flags(tmp_path):
+    out, done = run_child(tmp_path, _CHILD, {"VTONPIPE_DEVICES": "CPU,GPU.0"})  # every node has one GPU.0
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"ok": 6, "error": 0}
     rows = read_manifest(out, "lease", key="person_id").to_pylist()

@@ -18,11 +18,14 @@ from __future__ import annotations
 import logging
 import math
 import os
+import sys
+import tempfile
 import threading
 import time
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -145,10 +148,30 @@ def read_due_rows(items: pa.Table, rows: int) -> Iterator[pa.Table]:
         yield from read_rows(PartRows(Path(path), group, np.asarray(indices, dtype=np.int64)), None, rows)
 
 
+@contextmanager
+def stderr_without(marker: str) -> Iterator[None]:
+    """Drop the lines containing `marker` that this process (C++ code included) writes to fd 2."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().decode(errors="replace").splitlines(keepends=True)
+                    if marker not in line]
+            sys.stderr.write("".join(kept))
+
+
 def ensure_ray(cfg: Any) -> None:
     """Join the configured cluster, or start an embedded local Ray advertising this node's devices.
 
-    Ray's own start-up chatter is hidden unless cfg.verbose.
+    Unless cfg.verbose, Ray's own chatter is hidden: C++ log lines below fatal, the workers' log
+    lines (row errors come back in rows, actor failures as exceptions) and Python warnings.
     """
     import ray
     from ray.data import DataContext
@@ -156,12 +179,13 @@ def ensure_ray(cfg: Any) -> None:
     verbose = bool(getattr(cfg, "verbose", False))
     if not verbose:
         # Ray's C++ core logs warnings to the terminal that need no action (e.g. that actor
-        # constructor arguments live in the object store); failures still reach us as exceptions.
+        # constructor arguments live in the object store). Each process then says once that
+        # it read this variable: the driver's line is dropped below, the workers' stay in Ray's logs.
         os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     if not ray.is_initialized():
-        quiet = {"logging_level": "INFO" if verbose else "ERROR", "log_to_driver": True,
+        quiet = {"logging_level": "INFO" if verbose else "ERROR", "log_to_driver": verbose,
                  "configure_logging": True}
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), nullcontext() if verbose else stderr_without("RAY_BACKEND_LOG_LEVEL"):
             if not verbose:
                 warnings.simplefilter("ignore")
             if cfg.address:
