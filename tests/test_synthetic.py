@@ -87,3 +87,15 @@ def test_draw_functions_return_matching_ground_truth():
     assert garment.style == person.style
     assert np.all(garment.image[~garment.mask] == OFF_WHITE)
     assert np.all(np.abs(garment.image[garment.mask].astype(int) - OFF_WHITE).max(axis=-1) > 30)
+
+
+def test_demo_renders_every_model_at_the_dataset_aspect():
+    """evaluate refuses results whose aspect differs from the ground truth's: every try-on model of
+    the demo must render 4:3 like the synthetic VITON-HD persons."""
+    from vtonpipe.demo import DEMO_HEIGHT, DEMO_MODELS, DEMO_WIDTH, TRYON_MODELS
+    from vtonpipe.models.families import tiny_options
+
+    for model in TRYON_MODELS:
+        family, preset = DEMO_MODELS[model]
+        size = {**tiny_options(family), **preset}
+        assert size["height"] * DEMO_WIDTH == size["width"] * DEMO_HEIGHT, (model, size)

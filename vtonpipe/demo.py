@@ -24,7 +24,8 @@ DEMO_MODELS = {
     "schp-atr": ("schp", {"dataset": "atr"}),
     "openpose": ("openpose", {}),
     "catvton": ("catvton", {"height": 128, "width": 96}),
-    "stableviton": ("stableviton", {"height": 128, "width": 64}),
+    # StableVITON cannot run 256x192 (an 8x6 warped level): its smallest 4:3 size.
+    "stableviton": ("stableviton", {"height": 512, "width": 384}),
     "dmvton": ("dmvton", {}),
     "pfafn": ("pfafn", {}),
     "inception": ("inception", {}),

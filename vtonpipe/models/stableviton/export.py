@@ -81,6 +81,7 @@ def export_models(loaded: LoadedStableVITON, out_dir: Path, shapes: dict[str, di
         # faster than torch.export or OpenVINO's own checked trace.
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            warnings.simplefilter("ignore", FutureWarning)  # transformers' deprecated attributes, probed by the tracer
             traced = torch.jit.trace(wrapper(loaded.model).eval(), example, check_trace=False)
         model = to_openvino(traced, example, inputs, outputs, method="trace")
         save_ir(model, out_dir / name)

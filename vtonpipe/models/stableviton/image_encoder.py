@@ -47,7 +47,9 @@ class _Tower(nn.Module):
 def clip_vision_tower(cfg: ImageEncoderConfig) -> nn.Module:
     """A CLIPVisionModel whose state_dict keys start with `vision_model.`, on any transformers."""
     from transformers import CLIPVisionConfig, CLIPVisionModel
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.set_verbosity_error()  # its notes on config fields a vision tower never uses
     config = CLIPVisionConfig(
         hidden_size=cfg.hidden_size, intermediate_size=cfg.intermediate_size,
         num_hidden_layers=cfg.num_hidden_layers, num_attention_heads=cfg.num_attention_heads,
