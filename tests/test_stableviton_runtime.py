@@ -177,3 +177,27 @@ def test_runtime_runs_without_torch(tiny, pairs):
         "assert not any(m == 'torch' or m.startswith('torch.') for m in sys.modules), 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_int8_denoiser_is_quantized_on_captured_inputs(tiny, tmp_path):
+    """`--int8`: the denoiser alone is quantized, calibrated on the inputs the fp32 IR saw while
+    rendering the calibration pairs; the runtime renders with it."""
+    import json
+
+    import openvino as ov
+
+    from vtonpipe.datasets.calibration import demo_pairs
+    from vtonpipe.models.stableviton.export import export_ir
+
+    _, loaded, _ = tiny
+    out = export_ir(loaded, tmp_path / "int8", height=H, width=W, int8=True, calibration=demo_pairs,
+                    calibration_size=1, calibration_steps=1)
+    info = json.loads((out / "model.json").read_text())
+    assert info["precision"] == "int8" and info["int8"]["quantized"] == ["denoiser"]
+    assert info["int8"]["calibration_samples"] == 2  # 1 step = 2 denoiser calls
+    ops = {name: {op.get_type_name() for op in ov.Core().read_model(out / f"{name}.xml").get_ops()}
+           for name in ("denoiser", "vae_decoder")}
+    assert "FakeQuantize" in ops["denoiser"] and "FakeQuantize" not in ops["vae_decoder"]
+    person, agnostic, mask, densepose, garment = make_pair(np.random.default_rng(1))
+    image = StableVITONRuntime(out, threads=1)(person, agnostic, mask, densepose, garment, steps=2, seed=0)
+    assert image.shape == (H, W, 3) and image.dtype == np.uint8
