@@ -148,3 +148,22 @@ def test_models_tiny_prints_each_phase(tmp_path, capsys):
     for phase in ("tiny weights written to", "converted to OpenVINO IR in", "compiled on CPU"):
         assert phase in text
     assert (tmp_path / "lpips" / "model.json").is_file()
+
+
+def test_a_stage_run_before_its_producer_prints_only_the_error(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    for folder in ("p", "g"):
+        (tmp_path / folder).mkdir()
+    Image.fromarray(np.full((32, 24, 3), 90, np.uint8)).save(tmp_path / "p" / "p.png")
+    Image.fromarray(np.full((32, 24, 3), 30, np.uint8)).save(tmp_path / "g" / "g.png")
+    out = tmp_path / "out"
+    assert main(["ingest", "catalog", "--persons", str(tmp_path / "p"), "--garments", str(tmp_path / "g"),
+                 "--out", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["masks", "--out", str(out), "--executor", "local", "--no-progress"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no summary table of a stage that never started
+    assert captured.err.count("\n") == 1 and "which has not run" in captured.err and "vtonpipe densepose" in captured.err
+    assert not (out / "run.json").exists() or "masks" not in (out / "run.json").read_text()

@@ -89,17 +89,28 @@ def run_stages(cfg: Config, names: list[str], *, progress: bool = True, command:
             consumers = [s for s in stages[i + 1:] if stage.name in s.upstream and s.input == stage.input]
             consumers = consumers if skip_unneeded else []
             summaries.append(StageSummary(stage.manifest))
-            run_stage(stage, cfg, run_id, executor, progress=progress, consumers=consumers, summary=summaries[-1])
+            try:
+                run_stage(stage, cfg, run_id, executor, progress=progress, consumers=consumers, summary=summaries[-1])
+            except ConfigError:
+                if not summaries[-1].done and not summaries[-1].blocked:
+                    summaries.pop()  # refused before its first row: nothing to show or record
+                raise
     finally:
-        if print_summary:
-            print(format_summary(summaries))
-        try:
-            path = record_run(cfg.out, run_id, cfg, command, summaries)
-            if print_summary:
-                print(f"manifests: {Path(cfg.out) / 'manifests'}   run record: {path}")
-        except (OSError, ValueError) as exc:  # never hide the run's own outcome behind run.json
-            print(f"vtonpipe: warning: could not update {cfg.out}/run.json: {exc}", file=sys.stderr)
+        if summaries:
+            report_run(cfg, run_id, command, summaries, print_summary)
     return summaries
+
+
+def report_run(cfg: Config, run_id: str, command: str, summaries: list[StageSummary], print_summary: bool) -> None:
+    """Print the summary table and append the run to run.json."""
+    if print_summary:
+        print(format_summary(summaries))
+    try:
+        path = record_run(cfg.out, run_id, cfg, command, summaries)
+        if print_summary:
+            print(f"manifests: {Path(cfg.out) / 'manifests'}   run record: {path}")
+    except (OSError, ValueError) as exc:  # never hide the run's own outcome behind run.json
+        print(f"vtonpipe: warning: could not update {cfg.out}/run.json: {exc}", file=sys.stderr)
 
 
 def record_run(out_dir: str, run_id: str, cfg: Config, command: str, summaries: list[Any]) -> Path:
