@@ -160,3 +160,12 @@ def test_lower_eval_modules_import_neither_stages_nor_pipeline(module):
     tree = ast.parse((PACKAGE / "eval" / f"{module}.py").read_text())
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert not {m for m in imported if m.startswith(("vtonpipe.stages", "vtonpipe.pipeline"))}
+
+
+def test_a_missing_model_folder_is_the_only_message(tmp_path, capsys):
+    """Model folders are checked before any warning about the images (here: a tiny set)."""
+    results = _images(tmp_path / "out" / "results" / "catvton" / "test" / "paired", ["p1__p1.png"])[0].parent
+    gt = _images(tmp_path / "data" / "test" / "image", ["p1.jpg"])[0].parent
+    assert main(["evaluate", "--results", str(results), "--gt", str(gt), "--models-dir", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist. Build it with" in err

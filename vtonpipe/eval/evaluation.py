@@ -122,13 +122,14 @@ def run_evaluation(results_dir: str | os.PathLike, gt_dir: str | os.PathLike,
     gt_paths, gt_garments = person_images_only(list_images(gt_dir))
     gt_index = index_by_stem(gt_paths)
     rows = listing_rows(results.path, results.images, mode, lambda p: match_ground_truth(p, gt_index))
-    warnings: list[str] = []
-    warn(warnings, checks.ground_truth_warnings(rows, mode, gt_dir))
-    warn(warnings, checks.set_size_warnings(len(results.images), len(gt_paths), f"person images in {gt_dir}"))
+    # Refusals about the images first, then the model folders, then the warnings.
+    found = [*checks.ground_truth_warnings(rows, mode, gt_dir),
+             *checks.set_size_warnings(len(results.images), len(gt_paths), f"person images in {gt_dir}")]
     groups, notes = tryon_settings(results)
-    warn(warnings, notes)
+    warnings: list[str] = []
     out = Path(os.path.abspath(out_dir)) if out_dir else default_out(results.path)
     run = _Run(evaluation_dir(out, results, mode), out, mode, opts, per_pair=(mode == "paired"), warnings=warnings)
+    warn(warnings, found + notes)
     summary, by_id = run.measure(rows, results.images, gt_paths, "gt")
     summary["counts"] = {"results": len(results.images), **summary["counts"], "gt_garments_excluded": len(gt_garments)}
     summary.update(results_dir=str(results.path), gt_dir=str(gt_dir), settings=_settings(results, groups))
@@ -158,16 +159,17 @@ def run_comparison(results_dir: str | os.PathLike, against_dir: str | os.PathLik
     b_index = index_by_relative_stem(b.path, b.images)
     rows = [r for r in listing_rows(a.path, a.images, "against", lambda p: b_index.get(relative_stem(a.path, p)))
             if r["gt"] is not None]
-    warnings: list[str] = []
-    warn(warnings, checks.comparison_warnings(a, b, len(rows)))
-    warn(warnings, checks.set_size_warnings(len(rows), len(rows), "results of the other folder"))
+    found = [*checks.comparison_warnings(a, b, len(rows)),
+             *checks.set_size_warnings(len(rows), len(rows), "results of the other folder")]
     settings = {}
     for folder in (a, b):
         groups, notes = tryon_settings(folder)
-        warn(warnings, notes)
+        found += notes
         settings.update(_settings(folder, groups))
+    warnings: list[str] = []
     out = Path(os.path.abspath(out_dir)) if out_dir else default_out(a.path)
     run = _Run(comparison_dir(out, a, b), out, "against", opts, per_pair=True, warnings=warnings)
+    warn(warnings, found)
     summary, by_id = run.measure(rows, [Path(r["result"]) for r in rows], [Path(r["gt"]) for r in rows], "against")
     summary["counts"] = {"results": len(a.images), "against_total": len(b.images), "shared": len(rows),
                          **summary["counts"]}
@@ -198,6 +200,18 @@ class _Run:
                  warnings: list[str]):
         self.eval_dir, self.out, self.mode, self.opts = eval_dir, out, mode, opts
         self.per_pair, self.warnings = per_pair, warnings
+        # Model folders are checked here, before any warning about the images is printed.
+        o = opts
+        if per_pair and o.lpips_ir is None:
+            raise ConfigError("per-pair SSIM/LPIPS need an LPIPS IR folder (lpips_ir)")
+        self.stage = make_stage(MetricsStage, str(eval_dir), threads=o.threads or 0,
+                                cache_dir=None if o.cache_dir is None else str(o.cache_dir), paired=per_pair,
+                                lpips_ir=None if o.lpips_ir is None else str(o.lpips_ir))
+        self.stage.resources = replace(self.stage.resources, device_class=device_class(o.device))
+        self.stage.check()
+        from vtonpipe.models.inception.runtime import InceptionRuntime
+
+        self.inception = InceptionRuntime(o.inception_ir, o.device, threads=o.threads, cache_dir=o.cache_dir)
 
     def _start_afresh(self, stage: MetricsStage) -> None:
         for name in (stage.input, stage.name):
@@ -209,17 +223,7 @@ class _Run:
                 reference: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         """Per-pair rows through the metrics stage, then FID and KID with `reference_paths` as the
         reference set (counted as `reference` in the summary); (summary so far, rows by pair_id)."""
-        o = self.opts
-        if self.per_pair and o.lpips_ir is None:
-            raise ConfigError("per-pair SSIM/LPIPS need an LPIPS IR folder (lpips_ir)")
-        stage = make_stage(MetricsStage, str(self.eval_dir), threads=o.threads or 0,
-                           cache_dir=None if o.cache_dir is None else str(o.cache_dir), paired=self.per_pair,
-                           lpips_ir=None if o.lpips_ir is None else str(o.lpips_ir))
-        stage.resources = replace(stage.resources, device_class=device_class(o.device))
-        stage.check()
-        from vtonpipe.models.inception.runtime import InceptionRuntime
-
-        inception = InceptionRuntime(o.inception_ir, o.device, threads=o.threads, cache_dir=o.cache_dir)
+        o, stage, inception = self.opts, self.stage, self.inception
         self._start_afresh(stage)
         run_id = new_run_id()
         write_part(self.eval_dir, stage.input, pa.Table.from_pylist(rows, schema=LISTING_SCHEMA), run_id, 0)
