@@ -150,6 +150,9 @@ def test_options_of_another_model_are_refused(tmp_path, ir):
     stage = stage_for(TryonStage, str(tmp_path), model="dmvton", steps=10)
     with pytest.raises(ConfigError, match="steps does not apply to dmvton"):
         stage.check()
+    stage = stage_for(TryonStage, str(tmp_path), model="stableviton", eta=0.5, sampler="dpmpp-2m")
+    with pytest.raises(ConfigError, match="eta, sampler does not apply to stableviton"):
+        stage.check()
 
 
 def test_catalog_rows_share_encodings_across_batches(tmp_path, ir, rows):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -53,6 +53,9 @@ class TryonOptions:
                                  "(posterior mean: results differ from the default)", result=True)
     repaint: bool = option(False, "paste the person back outside the blurred mask (CatVTON's and StableVITON's "
                            "evaluation)", result=True)
+
+
+CATVTON_ONLY = ("eta", "sampler", "cache_interval", "share_latents")  # options only CatVTON reads
 
 
 def result_split(row: dict[str, Any]) -> str:
@@ -98,7 +101,7 @@ class TryonStage(Stage):
     def params(self) -> dict[str, Any]:
         values = {**super().params(), "steps": self.steps, "guidance_scale": self.guidance_scale}
         if self.options.model != "catvton":  # CatVTON's own options do not shape other models' results
-            for name in ("eta", "sampler", "cache_interval", "share_latents"):
+            for name in CATVTON_ONLY:
                 values.pop(name)
         if self.spec.steps is None:
             values.pop("repaint")
@@ -112,9 +115,8 @@ class TryonStage(Stage):
 
         o = self.options
         model = o.model
-        catvton_only = {"sampler": o.sampler != "ddim", "cache_interval": o.cache_interval != 1,
-                        "share_latents": o.share_latents}
-        wrong = [name for name, given in catvton_only.items() if given and model != "catvton"]
+        defaults = {f.name: f.default for f in fields(TryonOptions)}
+        wrong = [name for name in CATVTON_ONLY if model != "catvton" and getattr(o, name) != defaults[name]]
         if self.spec.steps is None:
             wrong += [name for name in ("steps", "guidance_scale") if getattr(o, name) is not None]
             wrong += ["repaint"] if o.repaint else []

@@ -113,7 +113,6 @@ class TryonModel:
     inputs: Callable[[dict[str, Any], str, bool], Inputs]
     steps: int | None  # default denoising steps; None: a single forward pass
     guidance_scale: float | None
-    licence: str
 
     def needs(self, upstream: str, rows: pa.Table, reuse: bool) -> np.ndarray:
         """Per pair row: does this model read `upstream`'s output for it?"""
@@ -125,15 +124,14 @@ class TryonModel:
 
 
 MODELS = {
-    "catvton": TryonModel("catvton", ("masks",), {"masks": _ships("ann_agnostic_mask")}, catvton_inputs, 50, 2.5,
-                          "CC BY-NC-SA 4.0 (non-commercial)"),
+    "catvton": TryonModel("catvton", ("masks",), {"masks": _ships("ann_agnostic_mask")}, catvton_inputs, 50, 2.5),
     "stableviton": TryonModel("stableviton", ("masks", "densepose"),
                               {"masks": _ships("ann_agnostic", "ann_agnostic_mask"), "densepose": _rendering_shipped},
-                              stableviton_inputs, 50, 1.0, "CC BY-NC-SA 4.0 (non-commercial)"),
+                              stableviton_inputs, 50, 1.0),
     "dmvton": TryonModel("dmvton", ("cloth-mask",), {"cloth-mask": _ships("ann_cloth_mask")}, parser_free_inputs,
-                         None, None, "CC BY-NC-SA 4.0 (non-commercial)"),
+                         None, None),
     "pfafn": TryonModel("pfafn", ("cloth-mask",), {"cloth-mask": _ships("ann_cloth_mask")}, parser_free_inputs,
-                        None, None, "non-commercial research licence"),
+                        None, None),
 }
 
 
